@@ -1,0 +1,109 @@
+package chunk
+
+import (
+	"bytes"
+	"testing"
+)
+
+// rawBlock returns the raw encoding of about size bytes of test lines, sorted, as a cut
+// block holds them, with its metadata.
+func rawBlock(tb testing.TB, size int) ([]byte, BlockMeta) {
+	tb.Helper()
+	es := testLines(tb, size/200, 42)
+	h, err := NewHead(EncNone, maxBlockRawSize/2, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := range es {
+		if err := h.Append(&es[i]); err != nil {
+			tb.Fatal(err)
+		}
+		if h.headRaw >= size {
+			break
+		}
+	}
+	raw, n, minT, maxT := h.sortedRaw(nil, minInt64, maxInt64)
+	return raw, BlockMeta{MinT: minT, MaxT: maxT, Entries: n, RawSize: len(raw)}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	raw, _ := rawBlock(t, 64<<10)
+	for _, enc := range Encodings() {
+		for _, src := range [][]byte{raw, nil, []byte("x")} {
+			comp, err := compress(enc, []byte("prefix"), src)
+			if err != nil {
+				t.Fatalf("compress(%v): %v", enc, err)
+			}
+			if string(comp[:6]) != "prefix" {
+				t.Fatalf("compress(%v) did not append to dst", enc)
+			}
+			got, err := decompress(enc, nil, comp[6:], len(src))
+			if err != nil || !bytes.Equal(got, src) {
+				t.Fatalf("decompress(%v) = %d bytes, %v, want %d bytes", enc, len(got), err, len(src))
+			}
+			if _, err := decompress(enc, nil, comp[6:], len(src)+1); err == nil {
+				t.Errorf("decompress(%v) with a wrong raw size: no error", enc)
+			}
+		}
+	}
+}
+
+// BenchmarkBlockEncode compresses one 256 KiB block of raw entries per codec. The ratio
+// metric is raw size over compressed size.
+func BenchmarkBlockEncode(b *testing.B) {
+	raw, _ := rawBlock(b, DefaultBlockSize)
+	for _, enc := range Encodings() {
+		b.Run(enc.String(), func(b *testing.B) {
+			var dst []byte
+			var err error
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if dst, err = compress(enc, dst[:0], raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(raw))/float64(len(dst)), "ratio")
+		})
+	}
+}
+
+// BenchmarkBlockDecode decompresses one 256 KiB block per codec and walks its entries, as
+// an iterator does for every block in a query's range.
+func BenchmarkBlockDecode(b *testing.B) {
+	raw, meta := rawBlock(b, DefaultBlockSize)
+	for _, enc := range Encodings() {
+		b.Run(enc.String(), func(b *testing.B) {
+			comp, err := compress(enc, nil, raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var buf []byte
+			var d blockDecoder
+			b.SetBytes(int64(len(raw)))
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := decompress(enc, buf, comp, len(raw))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if enc != EncNone {
+					buf = out
+				}
+				d.reset(out, meta)
+				for {
+					done, err := d.done()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if done {
+						break
+					}
+					if _, err := d.next(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

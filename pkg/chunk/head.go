@@ -1,0 +1,289 @@
+package chunk
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/sluicelog/sluice/pkg/logproto"
+)
+
+// Head is the open chunk of one stream in an ingester: an unordered head block that takes
+// appends, the compressed blocks already cut from it, and the chunk's symbol table.
+//
+// Entries may arrive in any order; the head block is sorted when it is cut into a block, so
+// the blocks of one chunk may overlap in time, and iterators merge them. A Head is not safe
+// for concurrent use: the ingester serialises Append, CutBlock, Encode and Iterator calls
+// (an iterator, once created, may be used while later appends happen).
+type Head struct {
+	enc        Encoding
+	blockSize  int
+	targetSize int
+
+	// body is the header followed by the cut blocks: the first part of the final encoding.
+	// It is only ever appended to, so iterators can keep a view of it.
+	body   []byte
+	blocks []BlockMeta
+	cutRaw int // raw size of the cut blocks
+
+	// The head block: entries in arrival order, their lines in lines and their metadata
+	// references in refs.
+	entries  []headEntry
+	lines    []byte
+	refs     []uint32
+	headRaw  int // raw encoded size of the head block (exact but for timestamp varints)
+	headMinT int64
+	headMaxT int64
+
+	syms     symbolTable
+	size     int // sum of line and metadata bytes of every entry: the uncompressed size
+	count    int
+	minT     int64
+	maxT     int64
+	scratch  []byte  // raw block being cut
+	order    []int32 // sort order of the head block
+	refsTemp []uint32
+}
+
+type headEntry struct {
+	ts                 int64
+	lineOff, lineLen   uint32
+	refsOff, refsCount uint32 // refs[refsOff : refsOff+refsCount]
+}
+
+// NewHead returns an empty head that compresses blocks with enc, cuts a block when the
+// head block's raw size reaches blockSize (DefaultBlockSize if 0) and reports the chunk full
+// at targetSize compressed bytes (DefaultTargetSize if 0).
+func NewHead(enc Encoding, blockSize, targetSize int) (*Head, error) {
+	if !enc.Valid() {
+		return nil, fmt.Errorf("new chunk head: encoding %v: %w", enc, ErrUnsupportedEncoding)
+	}
+	if blockSize < 0 || blockSize > maxBlockRawSize/2 || targetSize < 0 {
+		return nil, fmt.Errorf("new chunk head: block size %d or target size %d out of range", blockSize, targetSize)
+	}
+	if blockSize == 0 {
+		blockSize = DefaultBlockSize
+	}
+	if targetSize == 0 {
+		targetSize = DefaultTargetSize
+	}
+	return &Head{
+		enc:        enc,
+		blockSize:  blockSize,
+		targetSize: targetSize,
+		body:       appendHeader(nil, enc),
+	}, nil
+}
+
+// Append adds e to the head block, in any time order. An entry with the same timestamp and
+// line as one still in the head block is dropped and reported as ErrDuplicate. The head
+// copies e's line and metadata; the caller may reuse e. When the head block reaches the
+// block size it is cut into a compressed block.
+func (h *Head) Append(e *logproto.Entry) error {
+	if len(e.Line) > maxBlockRawSize/2 {
+		return fmt.Errorf("append entry: line of %d bytes exceeds %d", len(e.Line), maxBlockRawSize/2)
+	}
+	if len(h.entries) > 0 && e.Timestamp <= h.headMaxT && h.isDuplicate(e) {
+		return ErrDuplicate
+	}
+	// Intern the metadata before touching the head block, so a failure leaves it unchanged.
+	refs := h.refsTemp[:0]
+	mdSize := 0
+	e.StructuredMetadata.Range(func(l labels.Label) {
+		refs = append(refs, h.syms.ref(l.Name), h.syms.ref(l.Value))
+		mdSize += len(l.Name) + len(l.Value)
+	})
+	h.refsTemp = refs
+
+	if len(h.entries) == 0 || e.Timestamp < h.headMinT {
+		h.headMinT = e.Timestamp
+	}
+	if len(h.entries) == 0 || e.Timestamp > h.headMaxT {
+		h.headMaxT = e.Timestamp
+	}
+	if h.count == 0 || e.Timestamp < h.minT {
+		h.minT = e.Timestamp
+	}
+	if h.count == 0 || e.Timestamp > h.maxT {
+		h.maxT = e.Timestamp
+	}
+	h.entries = append(h.entries, headEntry{
+		ts:        e.Timestamp,
+		lineOff:   uint32(len(h.lines)),
+		lineLen:   uint32(len(e.Line)),
+		refsOff:   uint32(len(h.refs)),
+		refsCount: uint32(len(refs)),
+	})
+	h.lines = append(h.lines, e.Line...)
+	h.refs = append(h.refs, refs...)
+	// Two bytes is a typical timestamp delta between sorted neighbours.
+	h.headRaw += 2 + uvarintLen(uint64(len(e.Line))) + len(e.Line) + 1 + 2*len(refs)
+	h.size += len(e.Line) + mdSize
+	h.count++
+	if h.headRaw >= h.blockSize {
+		return h.CutBlock()
+	}
+	return nil
+}
+
+// isDuplicate reports whether the head block holds an entry with e's timestamp and line.
+// In-order appends never get here; an out-of-order one scans the head block, which holds a
+// thousand or so entries at the default block size: a microsecond, and rare.
+func (h *Head) isDuplicate(e *logproto.Entry) bool {
+	for i := len(h.entries) - 1; i >= 0; i-- {
+		he := &h.entries[i]
+		if he.ts == e.Timestamp && int(he.lineLen) == len(e.Line) &&
+			string(h.lines[he.lineOff:he.lineOff+he.lineLen]) == e.Line {
+			return true
+		}
+	}
+	return false
+}
+
+// CutBlock sorts the head block by time, compresses it and appends it to the cut blocks.
+// It does nothing when the head block is empty. The ingester may call it to bound the age of
+// uncompressed data; Append and Encode call it when needed.
+func (h *Head) CutBlock() error {
+	if len(h.entries) == 0 {
+		return nil
+	}
+	raw, _, _, _ := h.sortedRaw(h.scratch[:0], minInt64, maxInt64)
+	h.scratch = raw
+	off := len(h.body)
+	body, err := compress(h.enc, h.body, raw)
+	if err != nil {
+		return fmt.Errorf("cut block %d: %w", len(h.blocks), err)
+	}
+	h.body = body
+	h.blocks = append(h.blocks, BlockMeta{
+		MinT:    h.headMinT,
+		MaxT:    h.headMaxT,
+		Entries: len(h.entries),
+		Offset:  off,
+		Length:  len(body) - off,
+		RawSize: len(raw),
+		CRC:     checksum(body[off:]),
+	})
+	h.cutRaw += len(raw)
+	h.entries = h.entries[:0]
+	h.lines = h.lines[:0]
+	h.refs = h.refs[:0]
+	h.headRaw = 0
+	return nil
+}
+
+const (
+	minInt64 = -1 << 63
+	maxInt64 = 1<<63 - 1
+)
+
+// sortedRaw appends the raw block encoding of the head entries with from <= ts < through,
+// in time order (arrival order among equal timestamps), to dst; through == maxInt64 means
+// no upper bound. It returns the extended
+// slice, the number of entries written and their smallest and largest timestamps.
+func (h *Head) sortedRaw(dst []byte, from, through int64) (raw []byte, n int, minT, maxT int64) {
+	order := h.order[:0]
+	sorted := true
+	for i := range h.entries {
+		ts := h.entries[i].ts
+		if ts < from || (ts >= through && through != maxInt64) {
+			continue
+		}
+		if len(order) > 0 && ts < h.entries[order[len(order)-1]].ts {
+			sorted = false
+		}
+		order = append(order, int32(i))
+	}
+	if !sorted {
+		slices.SortStableFunc(order, func(a, b int32) int {
+			return cmpInt64(h.entries[a].ts, h.entries[b].ts)
+		})
+	}
+	h.order = order
+	if len(order) == 0 {
+		return dst, 0, 0, 0
+	}
+	var prev int64
+	for i, idx := range order {
+		e := &h.entries[idx]
+		dst = appendEntry(dst, i == 0, prev, e.ts,
+			h.lines[e.lineOff:e.lineOff+e.lineLen], h.refs[e.refsOff:e.refsOff+e.refsCount])
+		prev = e.ts
+	}
+	return dst, len(order), h.entries[order[0]].ts, h.entries[order[len(order)-1]].ts
+}
+
+// Entries returns the number of entries appended (duplicates excluded).
+func (h *Head) Entries() int { return h.count }
+
+// UncompressedSize returns the bytes of every line and metadata label appended: the size
+// Loki reports as a chunk's uncompressed size.
+func (h *Head) UncompressedSize() int { return h.size }
+
+// CompressedSize estimates the size of the chunk if it were encoded now: the cut blocks
+// exactly, the head block at the compression ratio of the cut blocks (or uncompressed
+// before the first cut), plus the symbol table uncompressed.
+func (h *Head) CompressedSize() int {
+	cut := len(h.body) - HeaderSize
+	head := h.headRaw
+	if h.cutRaw > 0 {
+		head = int(int64(head) * int64(cut) / int64(h.cutRaw))
+	}
+	// The symbol table counts uncompressed: it is small unless metadata values are unique,
+	// and then they rarely compress.
+	return HeaderSize + cut + head + h.syms.size + len(h.blocks)*16 + 32 + TrailerSize
+}
+
+// SpaceFor reports whether e fits in the chunk without taking its estimated compressed size
+// past the target size. The ingester cuts the chunk (Encode, then a new Head) when it does
+// not. An empty head always has space.
+func (h *Head) SpaceFor(e *logproto.Entry) bool {
+	if h.count == 0 {
+		return true
+	}
+	return h.CompressedSize()+len(e.Line) < h.targetSize
+}
+
+// Bounds returns the smallest and largest timestamps appended; both are 0 for an empty head.
+func (h *Head) Bounds() (minT, maxT int64) { return h.minT, h.maxT }
+
+// Blocks returns the number of cut blocks.
+func (h *Head) Blocks() int { return len(h.blocks) }
+
+// Encoding returns the head's block codec.
+func (h *Head) Encoding() Encoding { return h.enc }
+
+// Encode cuts the head block and appends the chunk's final, immutable encoding to dst. The
+// head stays usable: later appends go into new blocks, and a later Encode includes them.
+func (h *Head) Encode(dst []byte) ([]byte, error) {
+	if err := h.CutBlock(); err != nil {
+		return dst, fmt.Errorf("encode chunk: %w", err)
+	}
+	start := len(dst)
+	dst = append(dst, h.body...)
+	var sm symbolsMeta
+	var syms []byte
+	if n := len(h.syms.names); n > 0 {
+		raw := appendSymbols(h.scratch[:0], h.syms.names)
+		h.scratch = raw
+		var err error
+		if syms, err = compress(h.enc, nil, raw); err != nil {
+			return dst[:start], fmt.Errorf("encode chunk symbols: %w", err)
+		}
+		sm = symbolsMeta{Length: len(syms), RawSize: len(raw), Count: n, CRC: checksum(syms)}
+	}
+	idxOff := len(dst) - start
+	dst = appendIndex(dst, h.blocks, sm)
+	t := Trailer{
+		IndexOffset: int64(idxOff),
+		IndexLength: len(dst) - start - idxOff,
+		IndexCRC:    checksum(dst[start+idxOff:]),
+		Encoding:    h.enc,
+	}
+	dst = append(dst, syms...)
+	return appendTrailer(dst, t), nil
+}
+
+// Bytes returns the chunk's final encoding in a new slice; see Encode.
+func (h *Head) Bytes() ([]byte, error) { return h.Encode(nil) }

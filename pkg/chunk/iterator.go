@@ -1,0 +1,421 @@
+package chunk
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/sluicelog/sluice/pkg/iter"
+	"github.com/sluicelog/sluice/pkg/logproto"
+)
+
+// LineFilter reports whether an entry with this line should be returned. Iterators call it
+// on the line inside the decompressed block, before the entry is built, so rejected entries
+// cost no more than the filter itself. The line is valid only during the call.
+type LineFilter func(line []byte) bool
+
+// Iterator returns the entries of a chunk or head with from <= timestamp < through (Unix ns)
+// in strict time order, forward or backward. Blocks outside the range are never
+// decompressed; blocks that do not overlap in time are decoded one at a time, and blocks that
+// do (out-of-order appends) are merged. Among equal timestamps, forward returns entries in
+// the order they were appended to the head block, and backward exactly reverses forward.
+//
+// At's Line and StructuredMetadata point into buffers the iterator owns; they are valid until
+// the next call to Next. Close hands the buffers back for reuse. An Iterator is not safe for
+// concurrent use.
+type Iterator struct {
+	enc           Encoding
+	syms          []string
+	lbls          labels.Labels
+	hash          uint64
+	from, through int64
+	backward      bool
+	filter        LineFilter
+
+	pending []blockSource // blocks not yet opened, in the order they can first contribute
+	active  []*cursor     // opened blocks with a current entry
+	cur     *cursor       // the block holding the entry At returns
+	entry   logproto.Entry
+	err     error
+	closed  bool
+
+	mdCache map[string]labels.Labels // metadata reference bytes → labels
+	sb      labels.ScratchBuilder
+}
+
+var _ iter.EntryIterator = (*Iterator)(nil)
+
+// blockSource is a block an iterator may read: compressed bytes, or for a snapshot of a
+// head block, raw bytes.
+type blockSource struct {
+	meta  BlockMeta
+	data  []byte
+	raw   []byte
+	index int // the block's position in the chunk, for errors and to order equal timestamps
+}
+
+// cursor is one opened block. Cursors and their buffers are pooled across iterators.
+type cursor struct {
+	index int
+	dec   blockDecoder
+	buf   []byte      // decompression buffer owned by the cursor
+	views []entryView // backward: the block's entries in range, walked from the end
+	vi    int
+	cur   entryView
+}
+
+var cursors = sync.Pool{New: func() any { return new(cursor) }}
+
+func (c *cursor) release() {
+	c.dec = blockDecoder{}
+	c.views = c.views[:0]
+	if cap(c.buf) > 4*DefaultBlockSize {
+		c.buf = nil // do not let one huge block pin memory in the pool
+	}
+	if cap(c.views) > 64<<10 {
+		c.views = nil
+	}
+	cursors.Put(c)
+}
+
+// mdCacheSize bounds the metadata cache; entries with unique metadata (a trace ID per line)
+// would otherwise grow it for the whole scan.
+const mdCacheSize = 1024
+
+func newIterator(enc Encoding, syms []string, srcs []blockSource, lbls labels.Labels,
+	from, through int64, dir logproto.Direction, filter LineFilter) *Iterator {
+	it := &Iterator{
+		enc:      enc,
+		syms:     syms,
+		lbls:     lbls,
+		hash:     lbls.Hash(),
+		from:     from,
+		through:  through,
+		backward: dir == logproto.Backward,
+		filter:   filter,
+	}
+	kept := srcs[:0]
+	for _, s := range srcs {
+		if s.meta.MaxT >= from && s.meta.MinT < through {
+			kept = append(kept, s)
+		}
+	}
+	if it.backward {
+		slices.SortFunc(kept, func(a, b blockSource) int {
+			if a.meta.MaxT != b.meta.MaxT {
+				return cmpInt64(b.meta.MaxT, a.meta.MaxT)
+			}
+			return b.index - a.index
+		})
+	} else {
+		slices.SortFunc(kept, func(a, b blockSource) int {
+			if a.meta.MinT != b.meta.MinT {
+				return cmpInt64(a.meta.MinT, b.meta.MinT)
+			}
+			return a.index - b.index
+		})
+	}
+	it.pending = kept
+	return it
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Next moves to the next entry and reports whether there is one.
+func (it *Iterator) Next() bool {
+	if it.err != nil || it.closed {
+		return false
+	}
+	if c := it.cur; c != nil {
+		it.cur = nil
+		if !it.advance(c) {
+			it.drop(c)
+			if it.err != nil {
+				return false
+			}
+		}
+	}
+	for {
+		best := it.best()
+		// A pending block may hold an entry that comes before the best one: open it first.
+		if len(it.pending) > 0 && (best == nil || it.mayPrecede(&it.pending[0], best)) {
+			s := it.pending[0]
+			it.pending = it.pending[1:]
+			c := it.open(s)
+			if c == nil {
+				return false
+			}
+			if it.advance(c) {
+				it.active = append(it.active, c)
+			} else {
+				c.release()
+				if it.err != nil {
+					return false
+				}
+			}
+			continue
+		}
+		if best == nil {
+			return false
+		}
+		it.cur = best
+		return it.setEntry(best)
+	}
+}
+
+func (it *Iterator) mayPrecede(s *blockSource, best *cursor) bool {
+	if it.backward {
+		return s.meta.MaxT >= best.cur.ts
+	}
+	return s.meta.MinT <= best.cur.ts
+}
+
+// best returns the active cursor whose current entry comes next.
+func (it *Iterator) best() *cursor {
+	var best *cursor
+	for _, c := range it.active {
+		switch {
+		case best == nil:
+			best = c
+		case it.backward:
+			if c.cur.ts > best.cur.ts || (c.cur.ts == best.cur.ts && c.index > best.index) {
+				best = c
+			}
+		default:
+			if c.cur.ts < best.cur.ts || (c.cur.ts == best.cur.ts && c.index < best.index) {
+				best = c
+			}
+		}
+	}
+	return best
+}
+
+// drop removes an exhausted cursor from the active set and releases it.
+func (it *Iterator) drop(c *cursor) {
+	for i, a := range it.active {
+		if a == c {
+			it.active = slices.Delete(it.active, i, i+1)
+			break
+		}
+	}
+	c.release()
+}
+
+// open checks and decompresses a block. It returns nil after recording an error.
+func (it *Iterator) open(s blockSource) *cursor {
+	c := cursors.Get().(*cursor)
+	c.index = s.index
+	raw := s.raw
+	if raw == nil {
+		if checksum(s.data) != s.meta.CRC {
+			it.fail(c, fmt.Errorf("checksum mismatch"))
+			c.release()
+			return nil
+		}
+		out, err := decompress(it.enc, c.buf, s.data, s.meta.RawSize)
+		if err != nil {
+			it.fail(c, err)
+			c.release()
+			return nil
+		}
+		if it.enc != EncNone {
+			c.buf = out
+		}
+		raw = out
+	}
+	c.dec.reset(raw, s.meta)
+	if it.backward {
+		// Entries are delta-coded forward, so walking a block backward starts by locating
+		// its entries in range.
+		c.views = c.views[:0]
+		for {
+			done, err := c.dec.done()
+			if err != nil {
+				it.fail(c, err)
+				c.release()
+				return nil
+			}
+			if done {
+				break
+			}
+			v, err := c.dec.next()
+			if err != nil {
+				it.fail(c, err)
+				c.release()
+				return nil
+			}
+			if v.ts >= it.through {
+				break
+			}
+			if v.ts >= it.from {
+				c.views = append(c.views, v)
+			}
+		}
+		c.vi = len(c.views)
+	}
+	return c
+}
+
+// advance moves c to its next entry in range that passes the filter, and reports whether
+// there is one. It records an error in it.err.
+func (it *Iterator) advance(c *cursor) bool {
+	raw := c.dec.raw
+	if it.backward {
+		for c.vi > 0 {
+			c.vi--
+			v := c.views[c.vi]
+			if it.filter == nil || it.filter(raw[v.lineStart:v.lineEnd]) {
+				c.cur = v
+				return true
+			}
+		}
+		return false
+	}
+	for {
+		done, err := c.dec.done()
+		if err != nil {
+			it.fail(c, err)
+			return false
+		}
+		if done {
+			return false
+		}
+		v, err := c.dec.next()
+		if err != nil {
+			it.fail(c, err)
+			return false
+		}
+		if v.ts < it.from {
+			continue
+		}
+		if v.ts >= it.through {
+			return false
+		}
+		if it.filter == nil || it.filter(raw[v.lineStart:v.lineEnd]) {
+			c.cur = v
+			return true
+		}
+	}
+}
+
+func (it *Iterator) fail(c *cursor, err error) {
+	it.err = fmt.Errorf("read block %d: %w: %w", c.index, err, ErrCorrupt)
+}
+
+// setEntry fills it.entry from c's current entry.
+func (it *Iterator) setEntry(c *cursor) bool {
+	v := c.cur
+	raw := c.dec.raw
+	it.entry.Timestamp = v.ts
+	it.entry.Line = unsafeString(raw[v.lineStart:v.lineEnd])
+	if v.nmeta == 0 {
+		it.entry.StructuredMetadata = labels.EmptyLabels()
+		return true
+	}
+	md, err := it.metadata(raw[v.metaStart:v.metaEnd], int(v.nmeta))
+	if err != nil {
+		it.fail(c, err)
+		it.cur = nil
+		return false
+	}
+	it.entry.StructuredMetadata = md
+	return true
+}
+
+// metadata resolves encoded symbol references to labels. Repeated metadata (the common case:
+// a few distinct sets per stream) is served from a cache without allocating.
+func (it *Iterator) metadata(refs []byte, n int) (labels.Labels, error) {
+	if md, ok := it.mdCache[string(refs)]; ok {
+		return md, nil
+	}
+	it.sb.Reset()
+	pos := 0
+	for i := 0; i < n; i++ {
+		name, p := uvarint(refs, pos)
+		value, p2 := uvarint(refs, p)
+		if p < 0 || p2 < 0 || name >= uint64(len(it.syms)) || value >= uint64(len(it.syms)) {
+			return labels.EmptyLabels(), fmt.Errorf("structured metadata refers to a missing symbol (table holds %d)", len(it.syms))
+		}
+		it.sb.Add(it.syms[name], it.syms[value])
+		pos = p2
+	}
+	it.sb.Sort()
+	md := it.sb.Labels()
+	if it.mdCache == nil {
+		it.mdCache = make(map[string]labels.Labels)
+	} else if len(it.mdCache) >= mdCacheSize {
+		clear(it.mdCache)
+	}
+	it.mdCache[string(refs)] = md
+	return md, nil
+}
+
+// At returns the current entry. Its Line and StructuredMetadata are valid until Next.
+func (it *Iterator) At() logproto.Entry { return it.entry }
+
+// Labels returns the stream's labels, as passed when the iterator was created.
+func (it *Iterator) Labels() labels.Labels { return it.lbls }
+
+// StreamHash returns the hash of Labels, computed once.
+func (it *Iterator) StreamHash() uint64 { return it.hash }
+
+// Err returns the first error met; errors from bad block bytes wrap ErrCorrupt and name the
+// block.
+func (it *Iterator) Err() error { return it.err }
+
+// Close releases the iterator's buffers; At's results are invalid afterwards. It is safe
+// to call more than once.
+func (it *Iterator) Close() error {
+	if it.closed {
+		return nil
+	}
+	it.closed = true
+	for _, c := range it.active {
+		c.release()
+	}
+	it.active, it.cur, it.pending = nil, nil, nil
+	it.entry = logproto.Entry{}
+	return nil
+}
+
+// Iterator returns an iterator over the chunk's entries with from <= timestamp < through,
+// in direction dir, keeping only lines filter accepts (all when nil). lbls is the stream's
+// label set, returned by the iterator's Labels; its hash is computed once.
+func (c *Chunk) Iterator(lbls labels.Labels, from, through int64, dir logproto.Direction, filter LineFilter) *Iterator {
+	srcs := make([]blockSource, 0, len(c.ix.Blocks))
+	for i, m := range c.ix.Blocks {
+		srcs = append(srcs, blockSource{meta: m, data: c.data[m.Offset : m.Offset+m.Length], index: i})
+	}
+	return newIterator(c.ix.Encoding, c.ix.syms, srcs, lbls, from, through, dir, filter)
+}
+
+// Iterator returns an iterator over the head's entries, cut blocks and head block alike; see
+// Chunk.Iterator. The head block's entries in range are copied when the iterator is created,
+// so later appends do not affect it and need no lock against it.
+func (h *Head) Iterator(lbls labels.Labels, from, through int64, dir logproto.Direction, filter LineFilter) *Iterator {
+	srcs := make([]blockSource, 0, len(h.blocks)+1)
+	for i, m := range h.blocks {
+		srcs = append(srcs, blockSource{meta: m, data: h.body[m.Offset : m.Offset+m.Length : m.Offset+m.Length], index: i})
+	}
+	if len(h.entries) > 0 && h.headMaxT >= from && h.headMinT < through {
+		if raw, n, minT, maxT := h.sortedRaw(nil, from, through); n > 0 {
+			srcs = append(srcs, blockSource{
+				meta:  BlockMeta{MinT: minT, MaxT: maxT, Entries: n, RawSize: len(raw)},
+				raw:   raw,
+				index: len(h.blocks),
+			})
+		}
+	}
+	syms := h.syms.names[:len(h.syms.names):len(h.syms.names)]
+	return newIterator(h.enc, syms, srcs, lbls, from, through, dir, filter)
+}
