@@ -15,6 +15,9 @@ type Entry struct {
 	// StructuredMetadata holds the entry's non-indexed labels (Loki's structured metadata).
 	// It is empty for most entries.
 	StructuredMetadata labels.Labels
+	// Parsed holds the labels a query's parsers extracted from the line; only the LogQL engine
+	// sets it (for categorize-labels responses). Clients never send it.
+	Parsed labels.Labels
 }
 
 // Stream is a run of entries that share one label set.

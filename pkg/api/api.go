@@ -1,0 +1,206 @@
+// Package api serves Loki's HTTP API: push, queries, labels and series, and the operational
+// endpoints (/ready, /metrics, /config, /flush, buildinfo), with Loki's paths, parameters and
+// JSON shapes, plus the legacy /api/prom aliases.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/sluicelog/sluice/pkg/build"
+	"github.com/sluicelog/sluice/pkg/distributor"
+	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/push"
+	"github.com/sluicelog/sluice/pkg/tenant"
+)
+
+// Pusher takes decoded pushes (the distributor).
+type Pusher interface {
+	Push(ctx context.Context, tenant string, req *logproto.PushRequest) error
+}
+
+// Reader answers label and series look-ups (the querier).
+type Reader interface {
+	Series(ctx context.Context, from, through int64, ms []*labels.Matcher) ([]labels.Labels, error)
+	LabelNames(ctx context.Context, from, through int64, ms []*labels.Matcher) ([]string, error)
+	LabelValues(ctx context.Context, name string, from, through int64, ms []*labels.Matcher) ([]string, error)
+}
+
+// Flusher flushes the ingester's chunks (POST /flush).
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// Deps are what the API serves from.
+type Deps struct {
+	Pusher      Pusher
+	Reader      Reader
+	Engine      Engine
+	Flusher     Flusher
+	AuthEnabled bool
+	// MaxPushBytes bounds a push body, compressed and decompressed (Loki's
+	// distributor max_recv_msg_size, 100 MB by default).
+	MaxPushBytes int64
+	// ConfigYAML renders the effective configuration for GET /config.
+	ConfigYAML func() ([]byte, error)
+	// Ready reports whether the server takes traffic (nil means always).
+	Ready    func() error
+	Gatherer prometheus.Gatherer
+	Registry prometheus.Registerer
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// API holds the handlers.
+type API struct {
+	d       Deps
+	metrics *metrics
+}
+
+// New returns the API over d.
+func New(d Deps) *API {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.MaxPushBytes == 0 {
+		d.MaxPushBytes = 100 << 20
+	}
+	return &API{d: d, metrics: newMetrics(d.Registry)}
+}
+
+// Handler returns the router with every endpoint.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	t := func(h http.HandlerFunc) http.Handler { return tenant.Middleware(a.d.AuthEnabled, h) }
+	route := func(path string, h http.Handler, names ...string) {
+		mux.Handle(path, a.instrument(path, h))
+		for _, n := range names {
+			mux.Handle(n, a.instrument(path, h))
+		}
+	}
+	route("POST /loki/api/v1/push", t(a.push), "POST /api/prom/push")
+	route("/loki/api/v1/query_range", t(a.queryRange))
+	route("/loki/api/v1/query", t(a.query))
+	route("/api/prom/query", t(a.legacyQuery))
+	route("/loki/api/v1/labels", t(a.labelNames), "/loki/api/v1/label", "/api/prom/label")
+	route("/loki/api/v1/label/{name}/values", t(a.labelValues), "/api/prom/label/{name}/values")
+	route("/loki/api/v1/series", t(a.series), "/api/prom/series")
+	route("/loki/api/v1/format_query", http.HandlerFunc(a.formatQuery))
+	route("GET /loki/api/v1/status/buildinfo", http.HandlerFunc(a.buildInfo))
+	route("POST /flush", http.HandlerFunc(a.flush), "POST /ingester/flush")
+	route("GET /ready", http.HandlerFunc(a.ready))
+	route("GET /config", http.HandlerFunc(a.config))
+	if a.d.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(a.d.Gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "404 page not found: "+r.URL.Path, http.StatusNotFound)
+	})
+	return mux
+}
+
+// writeJSON writes v with status 200.
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// writeError answers err with Loki's status code and a one-line plain-text reason.
+func (a *API) writeError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	var pe *paramError
+	var de *distributor.Error
+	var se interface{ StatusCode() int }
+	switch {
+	case errors.As(err, &de):
+		status = de.Status
+	case errors.As(err, &pe):
+		status = http.StatusBadRequest
+	case errors.As(err, &se):
+		status = se.StatusCode()
+	case errors.Is(err, push.ErrTooLarge):
+		status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, push.ErrMalformed):
+		status = http.StatusBadRequest
+	case errors.Is(err, push.ErrUnsupported):
+		status = http.StatusUnsupportedMediaType
+	case errors.Is(err, tenant.ErrNoTenant):
+		status = http.StatusUnauthorized
+	case errors.Is(err, context.Canceled):
+		status = 499 // client closed the request, as Loki reports it
+	case errors.Is(err, context.DeadlineExceeded):
+		status = http.StatusGatewayTimeout
+	}
+	if status >= 500 {
+		a.d.Logger.Error("request failed", "err", err)
+	}
+	http.Error(w, err.Error(), status)
+}
+
+func (a *API) push(w http.ResponseWriter, r *http.Request) {
+	id, _ := tenant.From(r.Context())
+	r.Body = http.MaxBytesReader(w, r.Body, a.d.MaxPushBytes)
+	req, err := push.DecodeRequest(r, a.d.MaxPushBytes)
+	if err != nil {
+		a.writeError(w, err)
+		return
+	}
+	if err := a.d.Pusher.Push(r.Context(), id, req); err != nil {
+		a.writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) buildInfo(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, build.Get())
+}
+
+func (a *API) flush(w http.ResponseWriter, r *http.Request) {
+	if a.d.Flusher == nil {
+		http.Error(w, "no ingester in this process", http.StatusNotFound)
+		return
+	}
+	if err := a.d.Flusher.Flush(r.Context()); err != nil {
+		a.writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) ready(w http.ResponseWriter, r *http.Request) {
+	if a.d.Ready != nil {
+		if err := a.d.Ready(); err != nil {
+			http.Error(w, "Not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}
+
+func (a *API) config(w http.ResponseWriter, r *http.Request) {
+	if a.d.ConfigYAML == nil {
+		http.Error(w, "no configuration", http.StatusNotFound)
+		return
+	}
+	b, err := a.d.ConfigYAML()
+	if err != nil {
+		a.writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(b)
+}

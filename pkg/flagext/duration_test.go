@@ -1,0 +1,39 @@
+package flagext
+
+import (
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestDuration(t *testing.T) {
+	check := func(in string, want time.Duration) {
+		t.Helper()
+		var d Duration
+		if err := d.Set(in); err != nil || d.D() != want {
+			t.Errorf("Set(%q) = %v, %v; want %v", in, d.D(), err, want)
+		}
+		var y struct{ D Duration }
+		if err := yaml.Unmarshal([]byte("d: "+in), &y); err != nil || y.D.D() != want {
+			t.Errorf("yaml %q = %v, %v; want %v", in, y.D.D(), err, want)
+		}
+	}
+	check("30m", 30*time.Minute)
+	check("1d", 24*time.Hour)
+	check("1w", 7*24*time.Hour)
+	check("1h30m", 90*time.Minute)
+	check("1.5s", 1500*time.Millisecond)
+	check("0s", 0)
+	var d Duration
+	if err := d.Set("soon"); err == nil {
+		t.Error("Set(soon) succeeded")
+	}
+	if got := Duration(2 * time.Hour).String(); got != "2h" {
+		t.Errorf("String = %q", got)
+	}
+	out, _ := yaml.Marshal(struct{ D Duration }{Duration(168 * time.Hour)})
+	if string(out) != "d: 1w\n" {
+		t.Errorf("yaml = %q", out)
+	}
+}

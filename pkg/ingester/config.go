@@ -1,0 +1,77 @@
+package ingester
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/sluicelog/sluice/pkg/chunk"
+	"github.com/sluicelog/sluice/pkg/flagext"
+)
+
+// Config is the ingester's configuration, with Loki's YAML names.
+type Config struct {
+	ChunkEncoding     string           `yaml:"chunk_encoding"`
+	ChunkBlockSize    int              `yaml:"chunk_block_size"`
+	ChunkTargetSize   int              `yaml:"chunk_target_size"`
+	ChunkIdlePeriod   flagext.Duration `yaml:"chunk_idle_period"`
+	MaxChunkAge       flagext.Duration `yaml:"max_chunk_age"`
+	FlushCheckPeriod  flagext.Duration `yaml:"flush_check_period"`
+	FlushOpTimeout    flagext.Duration `yaml:"flush_op_timeout"`
+	ConcurrentFlushes int              `yaml:"concurrent_flushes"`
+	WAL               WALConfig        `yaml:"wal"`
+}
+
+// WALConfig configures the write-ahead log.
+type WALConfig struct {
+	Enabled            bool             `yaml:"enabled"`
+	Dir                string           `yaml:"dir"`
+	CheckpointDuration flagext.Duration `yaml:"checkpoint_duration"`
+	FlushOnShutdown    bool             `yaml:"flush_on_shutdown"`
+}
+
+// RegisterFlags sets Loki's defaults under the -ingester. prefix.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.ChunkEncoding, "ingester.chunk-encoding", chunk.DefaultEncoding.String(), "Compression of chunks: none, gzip, snappy, s2, zstd, flate.")
+	fs.IntVar(&c.ChunkBlockSize, "ingester.chunks-block-size", 262144, "Raw size of a chunk block in bytes.")
+	fs.IntVar(&c.ChunkTargetSize, "ingester.chunk-target-size", 1572864, "Compressed size at which a chunk is cut.")
+	c.ChunkIdlePeriod = flagext.Duration(30 * time.Minute)
+	fs.Var(&c.ChunkIdlePeriod, "ingester.chunks-idle-period", "Flush a chunk that received no entries for this long.")
+	c.MaxChunkAge = flagext.Duration(2 * time.Hour)
+	fs.Var(&c.MaxChunkAge, "ingester.max-chunk-age", "Flush a chunk this old; also sets the out-of-order window (half of it).")
+	c.FlushCheckPeriod = flagext.Duration(30 * time.Second)
+	fs.Var(&c.FlushCheckPeriod, "ingester.flush-check-period", "How often to look for chunks to flush.")
+	c.FlushOpTimeout = flagext.Duration(10 * time.Minute)
+	fs.Var(&c.FlushOpTimeout, "ingester.flush-op-timeout", "Timeout of one chunk flush.")
+	fs.IntVar(&c.ConcurrentFlushes, "ingester.concurrent-flushes", 32, "Number of chunks flushed in parallel.")
+	fs.BoolVar(&c.WAL.Enabled, "ingester.wal-enabled", true, "Write every push to the write-ahead log before acknowledging it.")
+	fs.StringVar(&c.WAL.Dir, "ingester.wal-dir", "", "Directory of the write-ahead log (default <path_prefix>/wal).")
+	c.WAL.CheckpointDuration = flagext.Duration(5 * time.Minute)
+	fs.Var(&c.WAL.CheckpointDuration, "ingester.checkpoint-duration", "How often to checkpoint the write-ahead log.")
+	fs.BoolVar(&c.WAL.FlushOnShutdown, "ingester.flush-on-shutdown", true, "Flush every chunk to the store on shutdown.")
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, err := chunk.ParseEncoding(c.ChunkEncoding); err != nil {
+		errs = append(errs, fmt.Errorf("ingester.chunk_encoding: %w", err))
+	}
+	if c.ChunkBlockSize <= 0 {
+		errs = append(errs, fmt.Errorf("ingester.chunk_block_size: must be positive, got %d", c.ChunkBlockSize))
+	}
+	if c.ChunkTargetSize <= 0 {
+		errs = append(errs, fmt.Errorf("ingester.chunk_target_size: must be positive, got %d", c.ChunkTargetSize))
+	}
+	if c.MaxChunkAge <= 0 || c.ChunkIdlePeriod <= 0 || c.FlushCheckPeriod <= 0 {
+		errs = append(errs, errors.New("ingester: max_chunk_age, chunk_idle_period and flush_check_period must be positive"))
+	}
+	if c.ConcurrentFlushes <= 0 {
+		errs = append(errs, fmt.Errorf("ingester.concurrent_flushes: must be positive, got %d", c.ConcurrentFlushes))
+	}
+	if c.WAL.Enabled && c.WAL.CheckpointDuration <= 0 {
+		errs = append(errs, errors.New("ingester.wal.checkpoint_duration: must be positive"))
+	}
+	return errors.Join(errs...)
+}

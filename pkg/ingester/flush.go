@@ -1,0 +1,295 @@
+package ingester
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/sluicelog/sluice/pkg/iter"
+	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/storage"
+	"github.com/sluicelog/sluice/pkg/wal"
+)
+
+// Start runs the flush loop and, with the WAL on, the checkpoint loop until Stop.
+func (i *Ingester) Start() {
+	i.done.Add(1)
+	go func() {
+		defer i.done.Done()
+		t := time.NewTicker(i.cfg.FlushCheckPeriod.D())
+		defer t.Stop()
+		for {
+			select {
+			case <-i.stop:
+				return
+			case <-t.C:
+				i.flush(context.Background(), false)
+			}
+		}
+	}()
+	if i.wal != nil {
+		i.done.Add(1)
+		go func() {
+			defer i.done.Done()
+			t := time.NewTicker(i.cfg.WAL.CheckpointDuration.D())
+			defer t.Stop()
+			for {
+				select {
+				case <-i.stop:
+					return
+				case <-t.C:
+					if err := i.Checkpoint(context.Background()); err != nil {
+						i.logger.Error("wal checkpoint", "err", err)
+					}
+				}
+			}
+		}()
+	}
+}
+
+// Stop ends the loops, flushes everything when configured to (always when the WAL is off, as
+// nothing else would keep the data), and closes the WAL.
+func (i *Ingester) Stop(ctx context.Context) error {
+	close(i.stop)
+	i.done.Wait()
+	var errs []error
+	if i.wal == nil || i.cfg.WAL.FlushOnShutdown {
+		if err := i.flush(ctx, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if i.wal != nil {
+		if len(errs) == 0 {
+			// Everything is in the store: a checkpoint of the (now empty) state retires the
+			// segments, so the next start replays nothing.
+			if err := i.Checkpoint(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := i.wal.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Flush seals and flushes every chunk now (Loki's POST /flush).
+func (i *Ingester) Flush(ctx context.Context) error {
+	return i.flush(ctx, true)
+}
+
+type flushJob struct {
+	tenant string
+	s      *stream
+	sc     *sealedChunk
+}
+
+// flush seals chunks that are idle or old (all of them when force), writes every sealed chunk
+// to the store with retries, and drops flushed chunks and empty idle streams from memory.
+func (i *Ingester) flush(ctx context.Context, force bool) error {
+	i.flushMu.Lock()
+	defer i.flushMu.Unlock()
+	now := i.now()
+	var jobs []flushJob
+	i.mu.RLock()
+	tenants := make(map[string]*instance, len(i.tenants))
+	for t, inst := range i.tenants {
+		tenants[t] = inst
+	}
+	i.mu.RUnlock()
+	for tenant, inst := range tenants {
+		inst.mu.RLock()
+		streams := make([]*stream, 0, len(inst.streams))
+		for _, s := range inst.streams {
+			streams = append(streams, s)
+		}
+		inst.mu.RUnlock()
+		for _, s := range streams {
+			s.mu.Lock()
+			if s.head != nil && s.head.Entries() > 0 && (force ||
+				now.Sub(s.lastAppend) >= i.cfg.ChunkIdlePeriod.D() ||
+				now.Sub(s.opened) >= i.cfg.MaxChunkAge.D()) {
+				if err := s.seal(); err != nil {
+					i.logger.Error("seal chunk", "stream", s.key, "err", err)
+				}
+			}
+			for _, sc := range s.closed {
+				if !sc.flushed {
+					jobs = append(jobs, flushJob{tenant, s, sc})
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+
+	var (
+		wg    sync.WaitGroup
+		errMu sync.Mutex
+		first error
+		work  = make(chan flushJob)
+	)
+	for w := 0; w < min(i.cfg.ConcurrentFlushes, max(len(jobs), 1)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				if err := i.flushChunk(ctx, j); err != nil {
+					errMu.Lock()
+					if first == nil {
+						first = err
+					}
+					errMu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+
+	i.removeFlushed(tenants, now)
+	return first
+}
+
+// flushChunk writes one chunk to the store, retrying with backoff until it succeeds, the
+// flush-op timeout passes or ctx ends.
+func (i *Ingester) flushChunk(ctx context.Context, j flushJob) error {
+	ctx, cancel := context.WithTimeout(ctx, i.cfg.FlushOpTimeout.D())
+	defer cancel()
+	minT, maxT := j.sc.c.Bounds()
+	c := &storage.Chunk{
+		Tenant: j.tenant, Labels: j.s.labels, Data: j.sc.c.Bytes(),
+		From: minT, Through: maxT, Entries: j.sc.c.Entries(), UncompressedSize: j.sc.c.UncompressedSize(),
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		start := time.Now()
+		err := i.store.PutChunk(ctx, c)
+		if err == nil {
+			i.metrics.chunksFlushed.Inc()
+			i.metrics.flushDuration.Observe(time.Since(start).Seconds())
+			j.s.mu.Lock()
+			j.sc.flushed = true
+			j.s.mu.Unlock()
+			return nil
+		}
+		i.metrics.flushFailures.Inc()
+		i.logger.Warn("flush chunk; will retry", "tenant", j.tenant, "stream", j.s.key, "err", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+// removeFlushed drops flushed chunks, and streams that hold nothing and have been idle.
+func (i *Ingester) removeFlushed(tenants map[string]*instance, now time.Time) {
+	for _, inst := range tenants {
+		inst.mu.Lock()
+		for key, s := range inst.streams {
+			s.mu.Lock()
+			kept := s.closed[:0]
+			for _, sc := range s.closed {
+				if !sc.flushed {
+					kept = append(kept, sc)
+				}
+			}
+			clear(s.closed[len(kept):])
+			s.closed = kept
+			empty := len(s.closed) == 0 && (s.head == nil || s.head.Entries() == 0)
+			// A stream keeps its out-of-order window while it is active; an idle empty one
+			// goes, as in Loki.
+			if empty && now.Sub(s.lastAppend) >= i.cfg.ChunkIdlePeriod.D() {
+				delete(inst.streams, key)
+			}
+			s.mu.Unlock()
+		}
+		i.metrics.streams.Set(float64(len(inst.streams)))
+		inst.mu.Unlock()
+	}
+}
+
+// Checkpoint writes the in-memory, unflushed state to a WAL checkpoint, which retires the
+// segments it covers.
+func (i *Ingester) Checkpoint(ctx context.Context) error {
+	if i.wal == nil {
+		return nil
+	}
+	return i.wal.Checkpoint(ctx, func(write func(rec []byte) error) error {
+		i.mu.RLock()
+		tenants := make(map[string]*instance, len(i.tenants))
+		for t, inst := range i.tenants {
+			tenants[t] = inst
+		}
+		i.mu.RUnlock()
+		var buf []byte
+		for tenant, inst := range tenants {
+			inst.mu.RLock()
+			streams := make([]*stream, 0, len(inst.streams))
+			for _, s := range inst.streams {
+				streams = append(streams, s)
+			}
+			inst.mu.RUnlock()
+			for _, s := range streams {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				s.mu.Lock()
+				// Flushed chunks are in the store already; only the rest goes to the checkpoint.
+				var its []iter.EntryIterator
+				for _, sc := range s.closed {
+					if !sc.flushed {
+						its = append(its, sc.c.Iterator(s.labels, minInt64, maxInt64, logproto.Forward, nil))
+					}
+				}
+				if s.head != nil && s.head.Entries() > 0 {
+					its = append(its, s.head.Iterator(s.labels, minInt64, maxInt64, logproto.Forward, nil))
+				}
+				// Copy the entries out under the lock, in records of about 1 MiB.
+				var entries []logproto.Entry
+				size := 0
+				flushRec := func() error {
+					if len(entries) == 0 {
+						return nil
+					}
+					buf = wal.AppendRecord(buf[:0], tenant, []logproto.Stream{{Labels: s.key, Entries: entries}})
+					entries, size = entries[:0], 0
+					return write(buf)
+				}
+				var err error
+				for _, it := range its {
+					for err == nil && it.Next() {
+						e := it.At()
+						entries = append(entries, logproto.Entry{Timestamp: e.Timestamp, Line: string([]byte(e.Line)), StructuredMetadata: e.StructuredMetadata.Copy()})
+						size += len(e.Line)
+						if size >= 1<<20 {
+							err = flushRec()
+						}
+					}
+					if err == nil {
+						err = it.Err()
+					}
+					it.Close()
+				}
+				if err == nil {
+					err = flushRec()
+				}
+				s.mu.Unlock()
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+const (
+	minInt64 = -1 << 63
+	maxInt64 = 1<<63 - 1
+)

@@ -1,0 +1,299 @@
+// Package ingester holds the recent past of every stream in memory: the open chunk taking
+// appends, sealed chunks waiting to be flushed, and the write-ahead log that makes an
+// acknowledged push survive a crash. It flushes chunks to the store when they are full, idle
+// or old, on request and on shutdown, and answers queries for the data it holds.
+//
+// A push is applied to memory first and then written to the WAL; Push returns only once the
+// WAL record is durable, so every acknowledged entry is either flushed or in the WAL.
+package ingester
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/sluicelog/sluice/pkg/chunk"
+	"github.com/sluicelog/sluice/pkg/distributor"
+	"github.com/sluicelog/sluice/pkg/iter"
+	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/logql"
+	"github.com/sluicelog/sluice/pkg/logql/syntax"
+	"github.com/sluicelog/sluice/pkg/storage"
+	"github.com/sluicelog/sluice/pkg/validation"
+	"github.com/sluicelog/sluice/pkg/wal"
+)
+
+// Store receives flushed chunks.
+type Store interface {
+	PutChunk(ctx context.Context, c *storage.Chunk) error
+}
+
+// Ingester holds every tenant's recent streams.
+type Ingester struct {
+	cfg     Config
+	enc     chunk.Encoding
+	store   Store
+	limits  *validation.Overrides
+	logger  *slog.Logger
+	metrics *metrics
+	wal     *wal.WAL // nil when the WAL is disabled
+	now     func() time.Time
+
+	mu      sync.RWMutex
+	tenants map[string]*instance
+
+	flushMu sync.Mutex // one flush pass at a time
+	stop    chan struct{}
+	done    sync.WaitGroup
+}
+
+// instance is one tenant's streams.
+type instance struct {
+	mu      sync.RWMutex
+	streams map[string]*stream // by canonical label string
+}
+
+// New builds an ingester. When cfg.WAL.Enabled, it replays the WAL in cfg.WAL.Dir before
+// returning, so the ingester is ready only after replay. Call Start to run the flush and
+// checkpoint loops and Stop to shut down.
+func New(cfg Config, limits *validation.Overrides, store Store, logger *slog.Logger, reg prometheus.Registerer) (*Ingester, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	enc, _ := chunk.ParseEncoding(cfg.ChunkEncoding)
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	i := &Ingester{
+		cfg: cfg, enc: enc, store: store, limits: limits, logger: logger,
+		metrics: newMetrics(reg), now: time.Now,
+		tenants: map[string]*instance{}, stop: make(chan struct{}),
+	}
+	if cfg.WAL.Enabled {
+		if cfg.WAL.Dir == "" {
+			return nil, errors.New("ingester.wal.dir: must be set when the WAL is enabled")
+		}
+		opts := wal.Options{Logger: logger, Metrics: wal.NewMetrics(reg)}
+		if err := i.replay(opts); err != nil {
+			return nil, err
+		}
+		w, err := wal.Open(cfg.WAL.Dir, opts)
+		if err != nil {
+			return nil, fmt.Errorf("open wal: %w", err)
+		}
+		i.wal = w
+	}
+	return i, nil
+}
+
+func (i *Ingester) replay(opts wal.Options) error {
+	start := time.Now()
+	var dec wal.Decoder
+	entries := 0
+	stats, err := wal.Replay(context.Background(), i.cfg.WAL.Dir, opts, func(rec []byte) error {
+		r, err := dec.DecodeAlias(rec)
+		if err != nil {
+			return err
+		}
+		for _, s := range r.Streams {
+			entries += len(s.Entries)
+		}
+		// The head copies what it keeps, so aliasing the record buffer is safe.
+		_, err = i.apply(r.Tenant, r.Streams, false)
+		return err
+	})
+	if err != nil && !errors.Is(err, wal.ErrCorrupt) {
+		return fmt.Errorf("replay wal: %w", err)
+	}
+	if err != nil {
+		// Loki starts with whatever it recovered; the corruption is logged and counted.
+		i.logger.Error("wal replay found corruption; starting with what was recovered", "err", err)
+	}
+	i.logger.Info("wal replayed", "entries", entries, "stats", fmt.Sprintf("%+v", stats), "duration", time.Since(start))
+	return nil
+}
+
+// Push stores the streams of one tenant. Streams must carry canonical label strings.
+// Rejected entries (too far behind) are reported as a *distributor.Error with status 400
+// after the others were stored.
+func (i *Ingester) Push(ctx context.Context, tenant string, streams []logproto.Stream) error {
+	accepted, err := i.apply(tenant, streams, true)
+	if len(accepted) > 0 && i.wal != nil {
+		rec := wal.AppendRecord(getRecordBuf(), tenant, accepted)
+		werr := i.wal.Log(ctx, rec)
+		putRecordBuf(rec)
+		if werr != nil {
+			return fmt.Errorf("write wal: %w", werr)
+		}
+	}
+	return err
+}
+
+// apply appends streams to memory and returns what it accepted.
+func (i *Ingester) apply(tenant string, streams []logproto.Stream, checkWindow bool) ([]logproto.Stream, error) {
+	inst := i.instance(tenant)
+	now := i.now()
+	var firstErr error
+	accepted := make([]logproto.Stream, 0, len(streams))
+	for _, ps := range streams {
+		s, err := inst.getOrCreate(ps.Labels, i.limits.For(tenant))
+		if err != nil {
+			i.metrics.discarded.WithLabelValues(validation.ReasonStreamLimit, tenant).Add(float64(len(ps.Entries)))
+			if firstErr == nil {
+				firstErr = &distributor.Error{Status: http.StatusTooManyRequests, Msg: err.Error()}
+			}
+			continue
+		}
+		s.mu.Lock()
+		kept, dups, err := s.appendEntries(ps.Entries, &i.cfg, i.enc, now, checkWindow, nil)
+		s.mu.Unlock()
+		if dups > 0 {
+			i.metrics.duplicates.WithLabelValues(tenant).Add(float64(dups))
+		}
+		if rejected := len(ps.Entries) - len(kept) - dups; rejected > 0 {
+			i.metrics.discarded.WithLabelValues(validation.ReasonTooFarBehind, tenant).Add(float64(rejected))
+		}
+		if err != nil && firstErr == nil {
+			var tfb *errTooFarBehind
+			if errors.As(err, &tfb) {
+				firstErr = &distributor.Error{Status: http.StatusBadRequest, Msg: err.Error()}
+			} else {
+				firstErr = err
+			}
+		}
+		if len(kept) > 0 {
+			accepted = append(accepted, logproto.Stream{Labels: s.key, Entries: kept})
+		}
+	}
+	return accepted, firstErr
+}
+
+func (i *Ingester) instance(tenant string) *instance {
+	i.mu.RLock()
+	inst := i.tenants[tenant]
+	i.mu.RUnlock()
+	if inst != nil {
+		return inst
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if inst = i.tenants[tenant]; inst == nil {
+		inst = &instance{streams: map[string]*stream{}}
+		i.tenants[tenant] = inst
+	}
+	return inst
+}
+
+func (i *Ingester) instanceIfExists(tenant string) *instance {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	return i.tenants[tenant]
+}
+
+func (inst *instance) getOrCreate(key string, lim *validation.Limits) (*stream, error) {
+	inst.mu.RLock()
+	s := inst.streams[key]
+	inst.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	if s = inst.streams[key]; s != nil {
+		return s, nil
+	}
+	max := lim.MaxGlobalStreamsPerUser
+	if lim.MaxStreamsPerUser > 0 && (max == 0 || lim.MaxStreamsPerUser < max) {
+		max = lim.MaxStreamsPerUser
+	}
+	if max > 0 && len(inst.streams) >= max {
+		return nil, fmt.Errorf("Maximum active stream limit exceeded when trying to create stream %s, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '%d'", key, max)
+	}
+	ls, err := syntax.ParseLabels(key)
+	if err != nil {
+		return nil, err
+	}
+	s = &stream{labels: ls, key: key, fp: ls.Hash()}
+	inst.streams[key] = s
+	return s, nil
+}
+
+// streamsMatching returns the tenant's streams whose labels match every matcher.
+func (inst *instance) streamsMatching(matchers []*labels.Matcher) []*stream {
+	inst.mu.RLock()
+	defer inst.mu.RUnlock()
+	var out []*stream
+	for _, s := range inst.streams {
+		if matchesAll(s.labels, matchers) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func matchesAll(ls labels.Labels, matchers []*labels.Matcher) bool {
+	for _, m := range matchers {
+		if !m.Matches(ls.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+// SelectLogs returns the tenant's in-memory entries that p selects, merged in order.
+func (i *Ingester) SelectLogs(ctx context.Context, tenant string, p logql.SelectLogParams) (iter.EntryIterator, error) {
+	inst := i.instanceIfExists(tenant)
+	if inst == nil {
+		return iter.Empty(), nil
+	}
+	var its []iter.EntryIterator
+	for _, s := range inst.streamsMatching(p.Matchers) {
+		s.mu.Lock()
+		its = append(its, s.iterators(p.Start, p.End, p.Direction, p.LineFilter)...)
+		s.mu.Unlock()
+	}
+	return iter.Merge(its, p.Direction), nil
+}
+
+// Series returns the label sets of the tenant's in-memory streams that have entries in
+// [from, through) and match the matchers.
+func (i *Ingester) Series(ctx context.Context, tenant string, from, through int64, matchers []*labels.Matcher) []labels.Labels {
+	inst := i.instanceIfExists(tenant)
+	if inst == nil {
+		return nil
+	}
+	var out []labels.Labels
+	for _, s := range inst.streamsMatching(matchers) {
+		s.mu.Lock()
+		overlaps := s.overlaps(from, through)
+		s.mu.Unlock()
+		if overlaps {
+			out = append(out, s.labels)
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return labels.Compare(out[a], out[b]) < 0 })
+	return out
+}
+
+// overlaps reports whether the stream holds entries in [from, through). Called with s.mu held.
+func (s *stream) overlaps(from, through int64) bool {
+	for _, sc := range s.closed {
+		if minT, maxT := sc.c.Bounds(); maxT >= from && minT < through {
+			return true
+		}
+	}
+	if s.head != nil && s.head.Entries() > 0 {
+		if minT, maxT := s.head.Bounds(); maxT >= from && minT < through {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,55 @@
+package ingester
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	streams       prometheus.Gauge
+	chunksFlushed prometheus.Counter
+	flushFailures prometheus.Counter
+	flushDuration prometheus.Histogram
+	duplicates    *prometheus.CounterVec
+	discarded     *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "loki_ingester_memory_streams", Help: "Streams held in memory.",
+		}),
+		chunksFlushed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loki_ingester_chunks_flushed_total", Help: "Chunks flushed to the store.",
+		}),
+		flushFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loki_ingester_chunks_flush_failures_total", Help: "Chunk flushes that failed and will be retried.",
+		}),
+		flushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "loki_ingester_chunk_flush_duration_seconds", Help: "Time to write one chunk to the store.",
+			Buckets: prometheus.DefBuckets,
+		}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loki_ingester_duplicate_entries_total", Help: "Entries dropped because they repeat one already stored.",
+		}, []string{"tenant"}),
+		discarded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "loki_ingester_discarded_samples_total", Help: "Entries the ingester rejected, per reason.",
+		}, []string{"reason", "tenant"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.streams, m.chunksFlushed, m.flushFailures, m.flushDuration, m.duplicates, m.discarded)
+	}
+	return m
+}
+
+var recordBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+func getRecordBuf() []byte { return (*recordBufs.Get().(*[]byte))[:0] }
+
+func putRecordBuf(b []byte) {
+	if cap(b) > 8<<20 { // do not keep rare huge buffers alive
+		return
+	}
+	recordBufs.Put(&b)
+}

@@ -1,0 +1,135 @@
+package ingester
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/sluicelog/sluice/pkg/chunk"
+	"github.com/sluicelog/sluice/pkg/iter"
+	"github.com/sluicelog/sluice/pkg/logproto"
+)
+
+// stream is one stream of one tenant: the open chunk taking appends and the full or idle chunks
+// waiting to be flushed. Its mutex guards everything below it.
+type stream struct {
+	labels labels.Labels
+	key    string // canonical label string, as the distributor sends it
+	fp     uint64
+
+	mu     sync.Mutex
+	head   *chunk.Head
+	opened time.Time // when head got its first entry
+	// closed are sealed chunks not yet flushed (or flushed and kept until the next flush pass).
+	closed []*sealedChunk
+	// newest is the highest timestamp ever accepted; entries older than newest minus the
+	// out-of-order window are refused.
+	newest     int64
+	hasEntries bool
+	lastAppend time.Time
+}
+
+// sealedChunk is a chunk that takes no more entries.
+type sealedChunk struct {
+	c       *chunk.Chunk
+	flushed bool
+}
+
+// errTooFarBehind is returned for entries older than the out-of-order window allows.
+type errTooFarBehind struct {
+	stream string
+	ts     int64
+	cutoff int64
+}
+
+func (e *errTooFarBehind) Error() string {
+	return fmt.Sprintf("entry too far behind, entry timestamp is: %s, oldest acceptable timestamp is: %s for stream %s",
+		time.Unix(0, e.ts).UTC().Format(time.RFC3339Nano), time.Unix(0, e.cutoff).UTC().Format(time.RFC3339Nano), e.stream)
+}
+
+// appendEntries adds entries to the stream. It returns the entries it accepted (duplicates and
+// entries too far behind are left out), and the first rejection. Called with s.mu held.
+func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, enc chunk.Encoding, now time.Time, checkWindow bool, accepted []logproto.Entry) (_ []logproto.Entry, dups int, _ error) {
+	var firstErr error
+	window := cfg.MaxChunkAge.D().Nanoseconds() / 2
+	for i := range entries {
+		e := &entries[i]
+		if checkWindow && s.hasEntries && e.Timestamp < s.newest-window {
+			if firstErr == nil {
+				firstErr = &errTooFarBehind{stream: s.key, ts: e.Timestamp, cutoff: s.newest - window}
+			}
+			continue
+		}
+		if s.head != nil && !s.head.SpaceFor(e) && s.head.Entries() > 0 {
+			if err := s.seal(); err != nil {
+				return accepted, dups, err
+			}
+		}
+		if s.head == nil {
+			h, err := chunk.NewHead(enc, cfg.ChunkBlockSize, cfg.ChunkTargetSize)
+			if err != nil {
+				return accepted, dups, err
+			}
+			s.head = h
+			s.opened = now
+		}
+		if err := s.head.Append(e); err != nil {
+			if errors.Is(err, chunk.ErrDuplicate) {
+				dups++
+				continue
+			}
+			if firstErr == nil {
+				firstErr = fmt.Errorf("stream %s: %w", s.key, err)
+			}
+			continue
+		}
+		if !s.hasEntries || e.Timestamp > s.newest {
+			s.newest = e.Timestamp
+		}
+		s.hasEntries = true
+		s.lastAppend = now
+		accepted = append(accepted, *e)
+	}
+	return accepted, dups, firstErr
+}
+
+// seal turns the head into a sealed chunk waiting for flush. Called with s.mu held.
+func (s *stream) seal() error {
+	if s.head == nil || s.head.Entries() == 0 {
+		return nil
+	}
+	b, err := s.head.Bytes()
+	if err != nil {
+		return fmt.Errorf("seal chunk of stream %s: %w", s.key, err)
+	}
+	c, err := chunk.Decode(b)
+	if err != nil {
+		return fmt.Errorf("seal chunk of stream %s: %w", s.key, err)
+	}
+	s.closed = append(s.closed, &sealedChunk{c: c})
+	s.head = nil
+	return nil
+}
+
+// iterators returns iterators over the stream's in-memory entries in [from, through).
+// Called with s.mu held.
+func (s *stream) iterators(from, through int64, dir logproto.Direction, filter chunk.LineFilter) []iter.EntryIterator {
+	var its []iter.EntryIterator
+	for _, sc := range s.closed {
+		minT, maxT := sc.c.Bounds()
+		if maxT < from || minT >= through {
+			continue
+		}
+		its = append(its, sc.c.Iterator(s.labels, from, through, dir, filter))
+	}
+	if s.head != nil && s.head.Entries() > 0 {
+		minT, maxT := s.head.Bounds()
+		if maxT >= from && minT < through {
+			its = append(its, s.head.Iterator(s.labels, from, through, dir, filter))
+		}
+	}
+	return its
+}

@@ -1,0 +1,102 @@
+// Package querier answers reads by merging what the ingesters hold in memory with what the
+// chunk store holds, without duplicates. It implements the LogQL engine's Querier and the
+// label and series look-ups of the HTTP API.
+package querier
+
+import (
+	"context"
+	"slices"
+	"sort"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/sluicelog/sluice/pkg/ingester"
+	"github.com/sluicelog/sluice/pkg/iter"
+	"github.com/sluicelog/sluice/pkg/logql"
+	"github.com/sluicelog/sluice/pkg/storage"
+	"github.com/sluicelog/sluice/pkg/tenant"
+)
+
+// Querier reads from the ingester and the store. The tenant comes from the context.
+type Querier struct {
+	ingester *ingester.Ingester
+	store    *storage.Store
+}
+
+var _ logql.Querier = (*Querier)(nil)
+
+// New returns a Querier over ing and store.
+func New(ing *ingester.Ingester, store *storage.Store) *Querier {
+	return &Querier{ingester: ing, store: store}
+}
+
+// SelectLogs implements logql.Querier.
+func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter.EntryIterator, error) {
+	id, err := tenant.From(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fromStore, err := q.store.SelectLogs(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	fromIngester, err := q.ingester.SelectLogs(ctx, id, p)
+	if err != nil {
+		fromStore.Close()
+		return nil, err
+	}
+	return iter.Merge([]iter.EntryIterator{fromIngester, fromStore}, p.Direction), nil
+}
+
+// Series returns the label sets of the streams with entries in [from, through) matching ms,
+// sorted and without duplicates.
+func (q *Querier) Series(ctx context.Context, from, through int64, ms []*labels.Matcher) ([]labels.Labels, error) {
+	id, err := tenant.From(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := q.store.Series(ctx, id, from, through, ms)
+	if err != nil {
+		return nil, err
+	}
+	all := append(stored, q.ingester.Series(ctx, id, from, through, ms)...)
+	sort.Slice(all, func(a, b int) bool { return labels.Compare(all[a], all[b]) < 0 })
+	return slices.CompactFunc(all, labels.Equal), nil
+}
+
+// LabelNames returns the label names of the streams Series would return.
+func (q *Querier) LabelNames(ctx context.Context, from, through int64, ms []*labels.Matcher) ([]string, error) {
+	series, err := q.Series(ctx, from, through, ms)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]struct{}{}
+	for _, s := range series {
+		s.Range(func(l labels.Label) { set[l.Name] = struct{}{} })
+	}
+	return sortedKeys(set), nil
+}
+
+// LabelValues returns the values of label name among the streams Series would return.
+func (q *Querier) LabelValues(ctx context.Context, name string, from, through int64, ms []*labels.Matcher) ([]string, error) {
+	series, err := q.Series(ctx, from, through, ms)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]struct{}{}
+	for _, s := range series {
+		if v := s.Get(name); v != "" {
+			set[v] = struct{}{}
+		}
+	}
+	return sortedKeys(set), nil
+}
+
+func sortedKeys(set map[string]struct{}) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

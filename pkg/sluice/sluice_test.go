@@ -1,0 +1,245 @@
+package sluice_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/push"
+	"github.com/sluicelog/sluice/pkg/sluice/sluicetest"
+)
+
+type queryResponse struct {
+	Status string `json:"status"`
+	Data   struct {
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Stream map[string]string `json:"stream"`
+			Values [][]string        `json:"values"`
+		} `json:"result"`
+		Stats map[string]any `json:"stats"`
+	} `json:"data"`
+}
+
+func doPush(t testing.TB, base, contentType, encoding string, body []byte) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/loki/api/v1/push", bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+func queryRange(t testing.TB, base string, params url.Values) queryResponse {
+	t.Helper()
+	resp, err := http.Get(base + "/loki/api/v1/query_range?" + params.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("query_range %v: %d %s", params, resp.StatusCode, body)
+	}
+	var qr queryResponse
+	if err := json.Unmarshal(body, &qr); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return qr
+}
+
+// lines returns every "labels ts line" of a response, in response order.
+func lines(qr queryResponse) []string {
+	var out []string
+	for _, s := range qr.Data.Result {
+		for _, v := range s.Values {
+			out = append(out, fmt.Sprintf("%s %s %s", s.Stream["stream"], v[0], v[1]))
+		}
+	}
+	return out
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestPushQueryRestart(t *testing.T) {
+	srv := sluicetest.Start(t)
+	base := time.Now().Add(-time.Minute).UnixNano()
+
+	// 4 streams × 250 entries as protobuf, one stream as JSON, one as gzip'd JSON.
+	req := &logproto.PushRequest{}
+	for s := 0; s < 4; s++ {
+		st := logproto.Stream{Labels: fmt.Sprintf(`{app="api", stream="p%d"}`, s)}
+		for i := 0; i < 250; i++ {
+			level := "info"
+			if i%10 == 0 {
+				level = "error"
+			}
+			st.Entries = append(st.Entries, logproto.Entry{Timestamp: base + int64(i)*1e6 + int64(s), Line: fmt.Sprintf("level=%s msg=\"request %d\" stream=p%d", level, i, s)})
+		}
+		req.Streams = append(req.Streams, st)
+	}
+	if resp := doPush(t, srv.URL, push.ContentTypeProto, "", push.Encode(req)); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("protobuf push: %d", resp.StatusCode)
+	}
+	jsonBody := fmt.Sprintf(`{"streams":[{"stream":{"app":"api","stream":"j"},"values":[["%d","level=error msg=\"from json\""],["%d","level=info msg=\"json two\""]]}]}`, base, base+1)
+	if resp := doPush(t, srv.URL, "application/json", "", []byte(jsonBody)); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("json push: %d", resp.StatusCode)
+	}
+	gzBody := fmt.Sprintf(`{"streams":[{"stream":{"app":"web","stream":"g"},"values":[["%d","level=error msg=\"gzipped\""]]}]}`, base+5)
+	if resp := doPush(t, srv.URL, "application/json", "gzip", gz([]byte(gzBody))); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("gzip push: %d", resp.StatusCode)
+	}
+
+	window := url.Values{"start": {strconv.FormatInt(base-1e9, 10)}, "end": {strconv.FormatInt(base+1e9, 10)}}
+	with := func(kv ...string) url.Values {
+		v := url.Values{}
+		for k, vs := range window {
+			v[k] = vs
+		}
+		for i := 0; i < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	check := func(stage string) []string {
+		all := queryRange(t, srv.URL, with("query", `{app=~"api|web"}`, "limit", "5000", "direction", "forward"))
+		got := lines(all)
+		if len(got) != 1003 {
+			t.Fatalf("%s: selector query returned %d lines, want 1003", stage, len(got))
+		}
+		errs := lines(queryRange(t, srv.URL, with("query", `{app="api"} |= "level=error" != "json"`, "limit", "5000")))
+		if len(errs) != 100 {
+			t.Fatalf("%s: filtered query returned %d lines, want 100", stage, len(errs))
+		}
+		limited := queryRange(t, srv.URL, with("query", `{app="api", stream="p1"}`, "limit", "7", "direction", "backward"))
+		l := lines(limited)
+		if len(l) != 7 || !strings.Contains(l[0], `request 249`) || !strings.Contains(l[6], `request 243`) {
+			t.Fatalf("%s: backward limit 7 = %v", stage, l)
+		}
+		fw := lines(queryRange(t, srv.URL, with("query", "{stream=\"p2\"} |~ `request [0-9]\"`", "limit", "3", "direction", "forward")))
+		if len(fw) != 3 || !strings.Contains(fw[0], "request 0") || !strings.Contains(fw[2], "request 2") {
+			t.Fatalf("%s: forward regexp limit 3 = %v", stage, fw)
+		}
+		return got
+	}
+	before := check("before restart")
+
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	srv2 := sluicetest.Start(t, sluicetest.WithDir(srv.Dir))
+	srv = srv2
+	after := check("after restart")
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		t.Fatalf("lines differ after restart")
+	}
+}
+
+func TestPushRejections(t *testing.T) {
+	srv := sluicetest.Start(t)
+	now := time.Now().UnixNano()
+	cases := []struct {
+		name, body string
+		status     int
+		reason     string
+	}{
+		{"bad labels", `{"streams":[{"labels":"{app=\"x}","entries":[]}]}`, 400, "error parsing labels"},
+		{"no labels", fmt.Sprintf(`{"streams":[{"stream":{},"values":[["%d","x"]]}]}`, now), 400, "at least one label pair"},
+		{"bad label name", fmt.Sprintf(`{"streams":[{"labels":"{1app=\"x\"}","values":[["%d","x"]]}]}`, now), 400, "error parsing labels"},
+		{"too old", `{"streams":[{"stream":{"app":"x"},"values":[["1000000000","x"]]}]}`, 400, "timestamp too old"},
+		{"malformed json", `{"streams":`, 400, "malformed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/loki/api/v1/push", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.reason) || strings.Count(strings.TrimSpace(string(body)), "\n") != 0 {
+				t.Fatalf("status %d body %q, want %d containing %q on one line", resp.StatusCode, body, tc.status, tc.reason)
+			}
+		})
+	}
+	// A bad stream does not take the good one of the same request with it.
+	body := fmt.Sprintf(`{"streams":[{"stream":{"app":"good"},"values":[["%d","kept"]]},{"stream":{"app":"old"},"values":[["1000000000","dropped"]]}]}`, now)
+	if resp := doPush(t, srv.URL, "application/json", "", []byte(body)); resp.StatusCode != 400 {
+		t.Fatalf("partial push status %d, want 400", resp.StatusCode)
+	}
+	got := lines(queryRange(t, srv.URL, url.Values{"query": {`{app="good"}`}, "since": {"5m"}}))
+	if len(got) != 1 || !strings.HasSuffix(got[0], "kept") {
+		t.Fatalf("partial accept: got %v", got)
+	}
+}
+
+func TestTenancy(t *testing.T) {
+	srv := sluicetest.Start(t, sluicetest.WithAuth())
+	now := time.Now().UnixNano()
+	pushAs := func(org, line string) int {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/loki/api/v1/push",
+			strings.NewReader(fmt.Sprintf(`{"streams":[{"stream":{"app":"x"},"values":[["%d",%q]]}]}`, now, line)))
+		req.Header.Set("Content-Type", "application/json")
+		if org != "" {
+			req.Header.Set("X-Scope-OrgID", org)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := pushAs("", "anonymous"); s != http.StatusUnauthorized {
+		t.Fatalf("push without org id: %d, want 401", s)
+	}
+	if s := pushAs("team-a", "secret of a"); s != http.StatusNoContent {
+		t.Fatalf("push as team-a: %d", s)
+	}
+	get := func(org string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/loki/api/v1/query_range?query=%7Bapp%3D%22x%22%7D&since=5m", nil)
+		if org != "" {
+			req.Header.Set("X-Scope-OrgID", org)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if s, _ := get(""); s != http.StatusUnauthorized {
+		t.Fatalf("query without org id: %d, want 401", s)
+	}
+	if s, b := get("team-a"); s != 200 || !strings.Contains(b, "secret of a") {
+		t.Fatalf("team-a query: %d %s", s, b)
+	}
+	if s, b := get("team-b"); s != 200 || strings.Contains(b, "secret of a") {
+		t.Fatalf("team-b sees team-a's data: %d %s", s, b)
+	}
+}

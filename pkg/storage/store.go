@@ -1,0 +1,195 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"sort"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/sluicelog/sluice/pkg/chunk"
+	"github.com/sluicelog/sluice/pkg/index"
+	"github.com/sluicelog/sluice/pkg/iter"
+	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/logql"
+)
+
+// Store is the chunk store: chunk objects in an ObjectClient, found through the label index.
+type Store struct {
+	objects ObjectClient
+	index   *index.Index
+}
+
+// NewStore returns a Store over objects and idx.
+func NewStore(objects ObjectClient, idx *index.Index) *Store {
+	return &Store{objects: objects, index: idx}
+}
+
+// Index returns the store's label index.
+func (s *Store) Index() *index.Index { return s.index }
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// PutChunk writes c's object, then its index entry: a chunk is findable only once it is
+// readable, and a crash in between leaves an unreferenced object, never a dangling reference.
+func (s *Store) PutChunk(ctx context.Context, c *Chunk) error {
+	ref := index.ChunkRef{
+		Tenant: c.Tenant, Fingerprint: c.Labels.Hash(), From: c.From, Through: c.Through,
+		Checksum: crc32.Checksum(c.Data, castagnoli), Entries: uint32(c.Entries), UncompressedBytes: uint64(c.UncompressedSize),
+	}
+	if err := s.objects.Put(ctx, ref.Key(), bytes.NewReader(c.Data)); err != nil {
+		return fmt.Errorf("put chunk: %w", err)
+	}
+	if err := s.index.Add(ctx, c.Tenant, c.Labels, ref); err != nil {
+		return fmt.Errorf("index chunk: %w", err)
+	}
+	return nil
+}
+
+// SelectLogs returns the stored entries of tenant that p selects, merged in order. Chunks are
+// fetched lazily, one run of time-overlapping chunks per series at a time.
+func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLogParams) (iter.EntryIterator, error) {
+	if p.End <= p.Start {
+		return iter.Empty(), nil
+	}
+	series, err := s.index.ChunkRefs(ctx, tenant, p.Start, p.End-1, p.Matchers...)
+	if err != nil {
+		return nil, fmt.Errorf("look up chunks: %w", err)
+	}
+	its := make([]iter.EntryIterator, 0, len(series))
+	for _, sc := range series {
+		if len(sc.Chunks) == 0 {
+			continue
+		}
+		its = append(its, &seriesIterator{ctx: ctx, store: s, lbls: sc.Labels, groups: overlapGroups(sc.Chunks, p.Direction), p: p})
+	}
+	return iter.Merge(its, p.Direction), nil
+}
+
+// overlapGroups sorts refs into runs whose time ranges overlap, in dir order: the runs can be
+// read one after the other, the chunks of one run must be merged.
+func overlapGroups(refs []index.ChunkRef, dir logproto.Direction) [][]index.ChunkRef {
+	sorted := append([]index.ChunkRef(nil), refs...)
+	sort.Slice(sorted, func(a, b int) bool { return sorted[a].From < sorted[b].From })
+	var groups [][]index.ChunkRef
+	var through int64
+	for i, r := range sorted {
+		if i > 0 && r.From <= through {
+			g := &groups[len(groups)-1]
+			*g = append(*g, r)
+			through = max(through, r.Through)
+			continue
+		}
+		groups = append(groups, []index.ChunkRef{r})
+		through = r.Through
+	}
+	if dir == logproto.Backward {
+		for l, r := 0, len(groups)-1; l < r; l, r = l+1, r-1 {
+			groups[l], groups[r] = groups[r], groups[l]
+		}
+	}
+	return groups
+}
+
+// seriesIterator walks one series' chunks group by group.
+type seriesIterator struct {
+	ctx    context.Context
+	store  *Store
+	lbls   labels.Labels
+	groups [][]index.ChunkRef
+	p      logql.SelectLogParams
+	cur    iter.EntryIterator
+	hash   uint64
+	err    error
+}
+
+func (it *seriesIterator) Next() bool {
+	for {
+		if it.err != nil {
+			return false
+		}
+		if it.cur != nil {
+			if it.cur.Next() {
+				return true
+			}
+			if err := it.cur.Err(); err != nil {
+				it.err = err
+				return false
+			}
+			it.cur.Close()
+			it.cur = nil
+		}
+		if len(it.groups) == 0 {
+			return false
+		}
+		g := it.groups[0]
+		it.groups = it.groups[1:]
+		its := make([]iter.EntryIterator, 0, len(g))
+		for _, ref := range g {
+			c, err := it.store.fetch(it.ctx, ref)
+			if err != nil {
+				for _, o := range its {
+					o.Close()
+				}
+				it.err = err
+				return false
+			}
+			its = append(its, c.Iterator(it.lbls, it.p.Start, it.p.End, it.p.Direction, it.p.LineFilter))
+		}
+		it.cur = iter.Merge(its, it.p.Direction)
+	}
+}
+
+func (it *seriesIterator) At() logproto.Entry    { return it.cur.At() }
+func (it *seriesIterator) Labels() labels.Labels { return it.lbls }
+func (it *seriesIterator) StreamHash() uint64 {
+	if it.hash == 0 {
+		it.hash = it.lbls.Hash()
+	}
+	return it.hash
+}
+func (it *seriesIterator) Err() error { return it.err }
+func (it *seriesIterator) Close() error {
+	if it.cur != nil {
+		return it.cur.Close()
+	}
+	return nil
+}
+
+// fetch reads and decodes one chunk.
+func (s *Store) fetch(ctx context.Context, ref index.ChunkRef) (*chunk.Chunk, error) {
+	key := ref.Key()
+	rc, err := s.objects.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("fetch chunk %s: %w", key, err)
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("fetch chunk %s: %w", key, err)
+	}
+	c, err := chunk.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("decode chunk %s: %w", key, err)
+	}
+	return c, nil
+}
+
+// Series returns the stored series of tenant in [from, through) matching ms.
+func (s *Store) Series(ctx context.Context, tenant string, from, through int64, ms []*labels.Matcher) ([]labels.Labels, error) {
+	if through <= from {
+		return nil, nil
+	}
+	series, err := s.index.Series(ctx, tenant, from, through-1, ms...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]labels.Labels, len(series))
+	for i, se := range series {
+		out[i] = se.Labels
+	}
+	return out, nil
+}

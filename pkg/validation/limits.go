@@ -1,0 +1,93 @@
+// Package validation holds Loki's per-tenant limits (limits_config) with Loki's names and
+// defaults, the per-tenant overrides, and the reasons for which data is discarded.
+package validation
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/sluicelog/sluice/pkg/flagext"
+)
+
+// Limits are the limits of one tenant. The YAML names and defaults are Loki's.
+type Limits struct {
+	IngestionRateMB              float64          `yaml:"ingestion_rate_mb"`
+	IngestionBurstSizeMB         float64          `yaml:"ingestion_burst_size_mb"`
+	MaxLabelNameLength           int              `yaml:"max_label_name_length"`
+	MaxLabelValueLength          int              `yaml:"max_label_value_length"`
+	MaxLabelNamesPerSeries       int              `yaml:"max_label_names_per_series"`
+	RejectOldSamples             bool             `yaml:"reject_old_samples"`
+	RejectOldSamplesMaxAge       flagext.Duration `yaml:"reject_old_samples_max_age"`
+	CreationGracePeriod          flagext.Duration `yaml:"creation_grace_period"`
+	MaxLineSize                  int              `yaml:"max_line_size"`
+	MaxLineSizeTruncate          bool             `yaml:"max_line_size_truncate"`
+	MaxStreamsPerUser            int              `yaml:"max_streams_per_user"`
+	MaxGlobalStreamsPerUser      int              `yaml:"max_global_streams_per_user"`
+	PerStreamRateLimitMB         float64          `yaml:"per_stream_rate_limit_mb"`
+	AllowStructuredMetadata      bool             `yaml:"allow_structured_metadata"`
+	MaxStructuredMetadataSize    int              `yaml:"max_structured_metadata_size"`
+	MaxStructuredMetadataEntries int              `yaml:"max_structured_metadata_entries_count"`
+
+	MaxEntriesLimitPerQuery int              `yaml:"max_entries_limit_per_query"`
+	MaxQuerySeries          int              `yaml:"max_query_series"`
+	MaxQueryLength          flagext.Duration `yaml:"max_query_length"`
+	MaxQueryLookback        flagext.Duration `yaml:"max_query_lookback"`
+	QueryTimeout            flagext.Duration `yaml:"query_timeout"`
+	MaxQueryParallelism     int              `yaml:"max_query_parallelism"`
+	SplitQueriesByInterval  flagext.Duration `yaml:"split_queries_by_interval"`
+
+	RetentionPeriod flagext.Duration `yaml:"retention_period"`
+}
+
+// RegisterFlags sets Loki's defaults and registers a flag for each limit.
+func (l *Limits) RegisterFlags(fs *flag.FlagSet) {
+	fs.Float64Var(&l.IngestionRateMB, "distributor.ingestion-rate-limit-mb", 4, "Per-tenant ingestion rate limit in MB/s.")
+	fs.Float64Var(&l.IngestionBurstSizeMB, "distributor.ingestion-burst-size-mb", 6, "Per-tenant ingestion burst size in MB.")
+	fs.IntVar(&l.MaxLabelNameLength, "validation.max-length-label-name", 1024, "Maximum length of a label name.")
+	fs.IntVar(&l.MaxLabelValueLength, "validation.max-length-label-value", 2048, "Maximum length of a label value.")
+	fs.IntVar(&l.MaxLabelNamesPerSeries, "validation.max-label-names-per-series", 15, "Maximum number of label names per stream.")
+	fs.BoolVar(&l.RejectOldSamples, "validation.reject-old-samples", true, "Reject entries older than reject_old_samples_max_age.")
+	l.RejectOldSamplesMaxAge = flagext.Duration(7 * 24 * time.Hour)
+	fs.Var(&l.RejectOldSamplesMaxAge, "validation.reject-old-samples.max-age", "Maximum accepted age of an entry.")
+	l.CreationGracePeriod = flagext.Duration(10 * time.Minute)
+	fs.Var(&l.CreationGracePeriod, "validation.create-grace-period", "How far in the future an entry's timestamp may be.")
+	fs.IntVar(&l.MaxLineSize, "distributor.max-line-size", 256<<10, "Maximum size of a log line in bytes; 0 for no limit.")
+	fs.BoolVar(&l.MaxLineSizeTruncate, "distributor.max-line-size-truncate", false, "Truncate lines longer than max_line_size instead of rejecting them.")
+	fs.IntVar(&l.MaxStreamsPerUser, "ingester.max-streams-per-user", 0, "Maximum active streams per tenant per ingester; 0 for no limit.")
+	fs.IntVar(&l.MaxGlobalStreamsPerUser, "ingester.max-global-streams-per-user", 5000, "Maximum active streams per tenant across the cluster; 0 for no limit.")
+	fs.Float64Var(&l.PerStreamRateLimitMB, "ingester.per-stream-rate-limit-mb", 3, "Maximum ingestion rate of one stream in MB/s.")
+	fs.BoolVar(&l.AllowStructuredMetadata, "validation.allow-structured-metadata", true, "Accept structured metadata.")
+	fs.IntVar(&l.MaxStructuredMetadataSize, "limits.max-structured-metadata-size", 64<<10, "Maximum size of an entry's structured metadata in bytes.")
+	fs.IntVar(&l.MaxStructuredMetadataEntries, "limits.max-structured-metadata-entries-count", 128, "Maximum number of structured metadata entries per entry.")
+	fs.IntVar(&l.MaxEntriesLimitPerQuery, "validation.max-entries-limit", 5000, "Maximum number of log entries a query may return.")
+	fs.IntVar(&l.MaxQuerySeries, "querier.max-query-series", 500, "Maximum number of series a metric query may return.")
+	l.MaxQueryLength = flagext.Duration(721 * time.Hour)
+	fs.Var(&l.MaxQueryLength, "store.max-query-length", "Maximum time range of a query; 0 for no limit.")
+	fs.Var(&l.MaxQueryLookback, "querier.max-query-lookback", "How far back queries may look; 0 for no limit.")
+	l.QueryTimeout = flagext.Duration(time.Minute)
+	fs.Var(&l.QueryTimeout, "querier.query-timeout", "Timeout of a query.")
+	fs.IntVar(&l.MaxQueryParallelism, "querier.max-query-parallelism", 32, "Maximum number of split queries run in parallel.")
+	l.SplitQueriesByInterval = flagext.Duration(time.Hour)
+	fs.Var(&l.SplitQueriesByInterval, "querier.split-queries-by-interval", "Split queries by this interval and run them in parallel; 0 disables.")
+	fs.Var(&l.RetentionPeriod, "store.retention", "How long to keep logs; 0 keeps them forever.")
+}
+
+// Validate checks that the limits make sense.
+func (l *Limits) Validate() error {
+	var errs []error
+	if l.IngestionRateMB < 0 || l.IngestionBurstSizeMB < 0 || l.PerStreamRateLimitMB < 0 {
+		errs = append(errs, errors.New("limits_config: ingestion rates must not be negative"))
+	}
+	if l.MaxLabelNameLength <= 0 || l.MaxLabelValueLength <= 0 || l.MaxLabelNamesPerSeries <= 0 {
+		errs = append(errs, errors.New("limits_config: label length and count limits must be positive"))
+	}
+	if l.MaxLineSize < 0 {
+		errs = append(errs, fmt.Errorf("limits_config.max_line_size: must not be negative, got %d", l.MaxLineSize))
+	}
+	if l.MaxEntriesLimitPerQuery < 0 {
+		errs = append(errs, fmt.Errorf("limits_config.max_entries_limit_per_query: must not be negative, got %d", l.MaxEntriesLimitPerQuery))
+	}
+	return errors.Join(errs...)
+}
