@@ -1,0 +1,76 @@
+package logql
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluicelog/sluice/pkg/logql/syntax"
+)
+
+// FuzzEngine checks that no parsable query makes the engine panic or return an error of an
+// unexpected kind, as an instant query and as a range query over the fixture.
+func FuzzEngine(f *testing.F) {
+	fh, err := os.Open("testdata/queries.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		if _, q, ok := strings.Cut(sc.Text(), " :: "); ok {
+			f.Add(q)
+		}
+	}
+	fh.Close()
+	eng := newFixtureEngine(f)
+	f.Fuzz(func(t *testing.T, q string) {
+		if _, err := syntax.ParseExpr(q); err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, p := range []Params{
+			{Query: q, Start: sec(0), End: sec(700), Step: time.Minute, Limit: 20},
+			{Query: q, Start: sec(600), End: sec(600)},
+		} {
+			_, err := eng.Query(ctx, p)
+			var pe *syntax.ParseError
+			var pipe *PipelineError
+			var sl *SeriesLimitError
+			if err != nil && !errors.As(err, &pe) && !errors.As(err, &pipe) && !errors.As(err, &sl) &&
+				!errors.Is(err, ErrBadParams) && !strings.Contains(err.Error(), "matching") &&
+				!strings.Contains(err.Error(), "multiple matches") && !strings.Contains(err.Error(), "expected a vector") {
+				t.Errorf("Query(%q) unexpected error: %v", q, err)
+			}
+		}
+	})
+}
+
+func TestConcurrentQueries(t *testing.T) {
+	eng := newFixtureEngine(t)
+	want, err := eng.Query(context.Background(), rangeQ(`sum by (level) (count_over_time({app="api"} | json | __error__="" [1m]))`, sec(0), sec(600), time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := eng.Query(context.Background(), rangeQ(`sum by (level) (count_over_time({app="api"} | json | __error__="" [1m]))`, sec(0), sec(600), time.Minute))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if valueSummary(got.Data) != valueSummary(want.Data) {
+				t.Errorf("concurrent query gave\n%s\nwant\n%s", valueSummary(got.Data), valueSummary(want.Data))
+			}
+		}()
+	}
+	wg.Wait()
+}
