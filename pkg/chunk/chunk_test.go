@@ -1,6 +1,7 @@
 package chunk
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -501,4 +502,34 @@ func TestHeadConcurrentIterate(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// TestEncodeTwice checks that Encode leaves the head usable: encoding again gives the same
+// bytes, and entries appended afterwards appear in the next encoding.
+func TestEncodeTwice(t *testing.T) {
+	es := testLines(t, 60, 13)
+	h, accepted := buildHead(t, EncZstd, 2<<10, es[:40])
+	b1, err := h.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := h.Encode([]byte("prefix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b2[:6]) != "prefix" || !bytes.Equal(b1, b2[6:]) {
+		t.Fatalf("second Encode differs from the first")
+	}
+	for i := 40; i < len(es); i++ {
+		if err := h.Append(&es[i]); err != nil {
+			t.Fatal(err)
+		}
+		accepted = append(accepted, es[i])
+	}
+	c := encodeDecode(t, h)
+	diffEntries(t, "after more appends", collect(t, c.Iterator(testStream, minInt64, maxInt64, logproto.Forward, nil)),
+		expect(accepted, minInt64, maxInt64, logproto.Forward, nil))
+	if _, err := Decode(b1); err != nil {
+		t.Errorf("first encoding no longer decodes: %v", err)
+	}
 }

@@ -17,8 +17,9 @@
 //     the tail and then only the blocks a query's time range needs.
 //   - Iterator walks entries of a time range in either direction, implementing
 //     iter.EntryIterator. It skips blocks outside the range without decompressing them,
-//     merges blocks that overlap in time, applies a line filter before building the entry,
-//     and does not allocate per entry.
+//     merges blocks that overlap in time, applies a line filter before building the entry
+//     (Prefilter lets it search whole blocks for a required substring), and does not
+//     allocate per entry.
 //
 // Bad bytes never panic: every decoding error wraps ErrCorrupt.
 package chunk

@@ -1,6 +1,7 @@
 package chunk
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"sync"
@@ -33,6 +34,7 @@ type Iterator struct {
 	from, through int64
 	backward      bool
 	filter        LineFilter
+	needle        []byte // see Prefilter
 
 	pending []blockSource // blocks not yet opened, in the order they can first contribute
 	active  []*cursor     // opened blocks with a current entry
@@ -64,12 +66,17 @@ type cursor struct {
 	views []entryView // backward: the block's entries in range, walked from the end
 	vi    int
 	cur   entryView
+	// With a prefilter: the position in the block of the next occurrence of the needle at
+	// or after the last line searched, and whether there is none left.
+	hit    int
+	noMore bool
 }
 
-var cursors = sync.Pool{New: func() any { return new(cursor) }}
+var cursors = sync.Pool{New: func() any { return &cursor{hit: -1} }}
 
 func (c *cursor) release() {
 	c.dec = blockDecoder{}
+	c.hit, c.noMore = -1, false
 	c.views = c.views[:0]
 	if cap(c.buf) > 4*DefaultBlockSize {
 		c.buf = nil // do not let one huge block pin memory in the pool
@@ -257,7 +264,7 @@ func (it *Iterator) open(s blockSource) *cursor {
 			if v.ts >= it.through {
 				break
 			}
-			if v.ts >= it.from {
+			if v.ts >= it.from && it.mayContain(c, v) {
 				c.views = append(c.views, v)
 			}
 		}
@@ -301,11 +308,53 @@ func (it *Iterator) advance(c *cursor) bool {
 		if v.ts >= it.through {
 			return false
 		}
+		if !it.mayContain(c, v) {
+			if c.noMore {
+				return false // no line left in this block holds the needle
+			}
+			continue
+		}
 		if it.filter == nil || it.filter(raw[v.lineStart:v.lineEnd]) {
 			c.cur = v
 			return true
 		}
 	}
+}
+
+// Prefilter declares that every line the iterator's filter accepts contains needle, as the
+// engine knows for a `|= "needle"` line filter. The iterator then searches each decompressed
+// block for needle in one bytes.Index pass and calls the filter only on lines holding a
+// match; lines without needle are skipped even when the filter is nil. An empty needle
+// changes nothing. Call Prefilter before the first Next; it returns it.
+func (it *Iterator) Prefilter(needle []byte) *Iterator {
+	if len(needle) > 0 {
+		it.needle = needle
+	}
+	return it
+}
+
+// mayContain reports whether v's line contains the prefilter's needle (true without one).
+// Entries must be presented in block order. The block is searched from v's line for the next
+// occurrence only when the last one found lies before v; an occurrence that starts inside the
+// line but runs past its end (into the next entry's bytes) rejects the line, which is right:
+// the first occurrence in the line did not fit, so none does.
+func (it *Iterator) mayContain(c *cursor, v entryView) bool {
+	if it.needle == nil {
+		return true
+	}
+	if c.noMore {
+		return false
+	}
+	start := int(v.lineStart)
+	if c.hit < start {
+		i := bytes.Index(c.dec.raw[start:], it.needle)
+		if i < 0 {
+			c.noMore = true
+			return false
+		}
+		c.hit = start + i
+	}
+	return c.hit+len(it.needle) <= int(v.lineEnd)
 }
 
 func (it *Iterator) fail(c *cursor, err error) {

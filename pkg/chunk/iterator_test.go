@@ -2,6 +2,9 @@ package chunk
 
 import (
 	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/sluicelog/sluice/pkg/logproto"
@@ -70,6 +73,7 @@ func TestIterateAllocs(t *testing.T) {
 		filter LineFilter
 		max    float64
 	}{
+		{"forward prefiltered", logproto.Forward, nil, 30},
 		{"forward filtered", logproto.Forward, containsNeedle, 30},
 		{"backward filtered", logproto.Backward, containsNeedle, 30},
 		{"forward all", logproto.Forward, nil, 30},
@@ -77,6 +81,9 @@ func TestIterateAllocs(t *testing.T) {
 	} {
 		allocs := testing.AllocsPerRun(5, func() {
 			it := c.Iterator(testStream, minInt64, maxInt64, tt.dir, tt.filter)
+			if tt.filter == nil && tt.name == "forward prefiltered" {
+				it.Prefilter(needle)
+			}
 			for it.Next() {
 				e := it.At()
 				_ = e.StructuredMetadata.Len()
@@ -93,5 +100,55 @@ func TestIterateAllocs(t *testing.T) {
 			t.Errorf("%s: %.0f allocations per scan of %d entries, want at most %.0f", tt.name, allocs, c.Entries(), tt.max)
 		}
 		t.Logf("%s: %.0f allocations per scan", tt.name, allocs)
+	}
+}
+
+// TestPrefilter checks that a prefiltered iterator returns exactly what the plain filter
+// returns, for needles that are rare, frequent, at line starts and at line ends, with and
+// without a filter, in both directions, across overlapping blocks.
+func TestPrefilter(t *testing.T) {
+	es := testLines(t, 1500, 19)
+	shuffleWindow(rand.New(rand.NewPCG(3, 4)), es, 300)
+	h, accepted := buildHead(t, EncS2, 16<<10, es)
+	c := encodeDecode(t, h)
+	minT, maxT := h.Bounds()
+	for _, needle := range []string{"payments.gateway", "a", "10.", "{\"ts\"", ":8080", "8080 ", "not in any line", "ts=2026"} {
+		contains := func(s string) bool { return strings.Contains(s, needle) }
+		for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
+			for _, rg := range [][2]int64{{minInt64, maxInt64}, {minT + (maxT-minT)/3, maxT - (maxT-minT)/3}} {
+				want := expect(accepted, rg[0], rg[1], dir, contains)
+				got := collect(t, c.Iterator(testStream, rg[0], rg[1], dir, nil).Prefilter([]byte(needle)))
+				diffEntries(t, fmt.Sprintf("Prefilter(%q) %v", needle, dir), got, want)
+				// With a filter that asks for more than the needle.
+				both := func(s string) bool { return contains(s) && strings.Contains(s, "0") }
+				got = collect(t, c.Iterator(testStream, rg[0], rg[1], dir, func(l []byte) bool {
+					return bytes.Contains(l, []byte(needle)) && bytes.Contains(l, []byte("0"))
+				}).Prefilter([]byte(needle)))
+				diffEntries(t, fmt.Sprintf("Prefilter(%q) with filter %v", needle, dir), got, expect(accepted, rg[0], rg[1], dir, both))
+			}
+		}
+	}
+}
+
+// BenchmarkIterateFilterPrefilter is BenchmarkIterateFilter with the filter's substring given
+// to Prefilter, so each block is searched once instead of line by line.
+func BenchmarkIterateFilterPrefilter(b *testing.B) {
+	for _, enc := range []Encoding{EncNone, EncS2, EncZstd} {
+		b.Run(enc.String(), func(b *testing.B) {
+			c := fullChunk(b, enc, 20000)
+			b.SetBytes(int64(c.UncompressedSize()))
+			b.ReportAllocs()
+			for b.Loop() {
+				it := c.Iterator(testStream, minInt64, maxInt64, logproto.Forward, containsNeedle).Prefilter(needle)
+				n := 0
+				for it.Next() {
+					n++
+				}
+				if it.Err() != nil || n == 0 {
+					b.Fatalf("matched %d lines, err %v", n, it.Err())
+				}
+				it.Close()
+			}
+		})
 	}
 }

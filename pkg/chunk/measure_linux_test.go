@@ -104,8 +104,8 @@ func TestCodecTable(t *testing.T) {
 		printf = func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 	}
 	printf("%d blocks, %d raw bytes, %d entries\n", len(raws), total, len(es))
-	printf("| codec | ratio | encode MB/s | decode MB/s | filtered scan MB/s |")
-	printf("|---|---:|---:|---:|---:|")
+	printf("| codec | ratio | encode MB/s | decode MB/s | filtered scan MB/s | prefiltered scan MB/s |")
+	printf("|---|---:|---:|---:|---:|---:|")
 	for _, c := range codecs {
 		comps := make([][]byte, len(raws))
 		compSize := 0
@@ -158,8 +158,24 @@ func TestCodecTable(t *testing.T) {
 			}
 			it.Close()
 		})
+		prematched := 0
+		prescan := cpuMBps(t, total, func() {
+			copy(scanSrcs, srcs)
+			it := newIterator(c.enc, h.syms.names, scanSrcs, testStream, minInt64, maxInt64, logproto.Forward, containsNeedle).Prefilter(needle)
+			prematched = 0
+			for it.Next() {
+				prematched++
+			}
+			if it.Err() != nil {
+				t.Fatal(it.Err())
+			}
+			it.Close()
+		})
+		if prematched != matched {
+			t.Errorf("%s: prefiltered scan matched %d lines, filtered scan %d", c.name, prematched, matched)
+		}
 		ratio := float64(total) / float64(compSize)
-		printf("| %s | %.2f | %.0f | %.0f | %.0f |", c.name, ratio, enc, dec, scan)
+		printf("| %s | %.2f | %.0f | %.0f | %.0f | %.0f |", c.name, ratio, enc, dec, scan, prescan)
 		if matched == 0 || matched == len(es) {
 			t.Errorf("%s: filter matched %d of %d lines", c.name, matched, len(es))
 		}
