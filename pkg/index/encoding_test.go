@@ -176,3 +176,69 @@ func FuzzDecodeChunk(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeAllocs keeps the read path's decoders free of allocations.
+func TestDecodeAllocs(t *testing.T) {
+	ls := labels.FromStrings("app", "api", "namespace", "prod", "pod", "api-7f9c")
+	rec := appendSeriesRecord(nil, seriesRecord{fp: 1, minFrom: 2, maxThrough: 3, lbls: appendLabels(nil, ls)})
+	post := appendPostings(nil, 0, []uint64{1, 5, 9, 300, 70000})
+	r := ChunkRef{From: 1, Through: 2, Checksum: 3, Entries: 4, UncompressedBytes: 5}
+	ck, cv := chunkKey(nil, 1, &r), appendChunkStats(nil, &r)
+	ids := make([]uint64, 0, 16)
+	allocs := testing.AllocsPerRun(100, func() {
+		d, err := decodeSeriesRecord(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := labelValue(d.lbls, "pod"); !ok || err != nil {
+			t.Fatal("pod not found")
+		}
+		if ids, err = decodePostings(ids[:0], 0, post); err != nil {
+			t.Fatal(err)
+		}
+		var got ChunkRef
+		if _, err := decodeChunkKey(ck, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeChunkStats(cv, &got); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("decoding allocates %.0f times, want 0", allocs)
+	}
+}
+
+func BenchmarkDecodeSeriesRecord(b *testing.B) {
+	ls := labels.FromStrings("app", "api", "container", "api", "namespace", "prod", "pod", "api-7f9c-x2k4", "stream", "stdout")
+	rec := appendSeriesRecord(nil, seriesRecord{fp: 1, minFrom: 2, maxThrough: 3, lbls: appendLabels(nil, ls)})
+	var sb labels.ScratchBuilder
+	b.SetBytes(int64(len(rec)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := decodeSeriesRecord(rec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := decodeLabels(d.lbls, &sb); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodePostings(b *testing.B) {
+	ids := make([]uint64, 1000)
+	for i := range ids {
+		ids[i] = uint64(i*3 + 1)
+	}
+	seg := appendPostings(nil, 0, ids)
+	dst := make([]uint64, 0, len(ids))
+	b.SetBytes(int64(len(seg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if dst, err = decodePostings(dst[:0], 0, seg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

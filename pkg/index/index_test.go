@@ -375,7 +375,7 @@ func TestConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range perWriter {
 				ls := labels.FromStrings("app", fmt.Sprintf("app-%d", w), "pod", fmt.Sprintf("pod-%d", i))
-				// Every other chunk crosses into the next day.
+				// 50 hourly chunks: the series spread over three day tables.
 				r := ref(day0+int64(i)*hour, day0+int64(i)*hour+hour/2, uint32(i))
 				if err := ix.Add(ctx, tenant, ls, r); err != nil {
 					errs <- err

@@ -198,7 +198,7 @@ func (t *Table) appendPostings(nb *bolt.Bucket, value string, ids []uint64) erro
 		}
 		n := 0
 		for n < len(ids) && len(cur) < segmentTarget {
-			cur = binary.AppendUvarint(cur, ids[n]-last)
+			cur = appendPostings(cur, last, ids[n:n+1])
 			last = ids[n]
 			n++
 		}
