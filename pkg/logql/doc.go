@@ -11,7 +11,8 @@
 // and the result, not by the data scanned. Vector aggregations, binary operations (PromQL
 // matching, precedence and bool), label_replace and vector() work on the per-step vectors.
 // A sum over count_over_time, rate, bytes_* or sum_over_time is grouped while reading, so
-// parsers that add per-line labels do not multiply the windows kept.
+// parsers that add per-line labels do not multiply the windows kept (Loki does the same), and
+// a range aggregation that appears several times in one query is read and computed once.
 //
 // Result types and units: Streams (entry timestamps in Unix ns), Matrix, Vector and Scalar
 // (sample timestamps in Unix ms, as Prometheus and Loki's JSON use). Errors that are the

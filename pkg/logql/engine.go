@@ -10,6 +10,9 @@ import (
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
 )
 
+// MaxPoints bounds the steps of a range query: (End-Start)/Step may not exceed it, as in Loki.
+const MaxPoints = 11000
+
 // DefaultMaxSeries is Loki's default max_query_series.
 const DefaultMaxSeries = 500
 
@@ -67,11 +70,13 @@ type Result struct {
 // ErrInstantLogQuery is Loki's message for a log query run as an instant query.
 const ErrInstantLogQuery = "log queries are not supported as an instant query type, please change your query to a range query type"
 
-// ErrBadParams is wrapped by errors about Params rather than the query text.
+// ErrBadParams matches (errors.Is) every error that is the request's fault but not a parse
+// error: invalid Params, and queries that fail at evaluation such as many-to-many matching.
 var ErrBadParams = errors.New("invalid query parameters")
 
 // Query parses and runs p.Query. Errors the caller should answer with 400 are
-// *syntax.ParseError, *PipelineError, *SeriesLimitError and errors wrapping ErrBadParams.
+// *syntax.ParseError, *PipelineError, *SeriesLimitError and errors matching ErrBadParams;
+// others (the Querier failing, a cancelled context) are the server's.
 func (e *Engine) Query(ctx context.Context, p Params) (Result, error) {
 	began := time.Now()
 	expr, err := syntax.ParseExpr(p.Query)
@@ -93,6 +98,9 @@ func (e *Engine) Query(ctx context.Context, p Params) (Result, error) {
 	case syntax.SampleExpr:
 		if !p.IsInstant() && p.Step <= 0 {
 			return Result{}, fmt.Errorf("%w: a range query needs a positive step", ErrBadParams)
+		}
+		if !p.IsInstant() && (p.End-p.Start)/int64(p.Step) > MaxPoints {
+			return Result{}, fmt.Errorf("%w: exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)", ErrBadParams)
 		}
 		res.Data, err = e.execSamples(ctx, expr, p, c)
 	default:

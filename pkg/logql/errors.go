@@ -38,3 +38,15 @@ func checkErrorLabel(ls labels.Labels) error {
 	}
 	return nil
 }
+
+// userError is an evaluation failure that is the query's fault (such as many-to-many matching
+// in a binary operation). It keeps Loki's message and matches ErrBadParams with errors.Is, so
+// the API answers it with 400.
+type userError struct{ msg string }
+
+func (e *userError) Error() string        { return e.msg }
+func (e *userError) Is(target error) bool { return target == ErrBadParams }
+
+func userErrorf(format string, args ...any) error {
+	return &userError{msg: fmt.Sprintf(format, args...)}
+}

@@ -1,7 +1,6 @@
 package logql
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -158,7 +157,7 @@ func (b *binOpEvaluator) vectorOp(lv, rv []sample) error {
 			if card == "group_right" {
 				side = "left"
 			}
-			return fmt.Errorf("found duplicate series for the match group %s on the %s hand-side of the operation: [%s, %s];"+
+			return userErrorf("found duplicate series for the match group %s on the %s hand-side of the operation: [%s, %s];"+
 				"many-to-many matching not allowed: matching labels must be unique on one side", b.matchGroup(s.metric), side, prev.metric, s.metric)
 		}
 		oneBySig[sig] = s
@@ -173,7 +172,7 @@ func (b *binOpEvaluator) vectorOp(lv, rv []sample) error {
 		}
 		if card == "" {
 			if _, dup := matched[sig]; dup {
-				return fmt.Errorf("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
+				return userErrorf("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
 			}
 			matched[sig] = struct{}{}
 		}
@@ -189,7 +188,7 @@ func (b *binOpEvaluator) vectorOp(lv, rv []sample) error {
 		h := metric.Hash()
 		if card != "" {
 			if _, dup := outSeen[h]; dup {
-				return fmt.Errorf("multiple matches for labels: grouping labels must ensure unique matches")
+				return userErrorf("multiple matches for labels: grouping labels must ensure unique matches")
 			}
 			outSeen[h] = struct{}{}
 		}

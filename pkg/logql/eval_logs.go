@@ -38,8 +38,10 @@ func (e *Engine) execLogs(ctx context.Context, sel *syntax.LogSelector, p Params
 
 	type streamAcc struct {
 		stream logproto.Stream
-		last   int64 // timestamp of the last kept entry, for Interval
 	}
+	// last is the timestamp of the last entry kept, for Interval. As in Loki it is one for the
+	// whole query, not one per stream.
+	var last int64
 	byKey := map[string]*streamAcc{}
 	pipes := map[uint64]log.StreamPipeline{} // by StreamHash: cheaper than pipe.ForStream per entry
 	var n uint32
@@ -63,12 +65,8 @@ func (e *Engine) execLogs(ctx context.Context, sel *syntax.LogSelector, p Params
 		if p.CategorizeLabels {
 			key = res.Stream().String()
 		}
-		acc := byKey[key]
-		if acc == nil {
-			acc = &streamAcc{stream: logproto.Stream{Labels: key}}
-			byKey[key] = acc
-		} else if p.Interval > 0 {
-			d := ent.Timestamp - acc.last
+		if p.Interval > 0 && n > 0 {
+			d := ent.Timestamp - last
 			if p.Direction == logproto.Backward {
 				d = -d
 			}
@@ -76,7 +74,12 @@ func (e *Engine) execLogs(ctx context.Context, sel *syntax.LogSelector, p Params
 				continue
 			}
 		}
-		acc.last = ent.Timestamp
+		last = ent.Timestamp
+		acc := byKey[key]
+		if acc == nil {
+			acc = &streamAcc{stream: logproto.Stream{Labels: key}}
+			byKey[key] = acc
+		}
 		out := logproto.Entry{Timestamp: ent.Timestamp, Line: strings.Clone(line)}
 		if p.CategorizeLabels {
 			out.StructuredMetadata = cloneLabels(res.StructuredMetadata())

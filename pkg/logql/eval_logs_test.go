@@ -97,17 +97,15 @@ func TestLogQueries(t *testing.T) {
 		{
 			name: "interval",
 			p:    Params{Query: `{app="worker"}`, Start: sec(0), End: sec(1000), Interval: 150e9, Direction: logproto.Forward},
+			// One interval for the whole query, across streams, as in Loki.
 			want: "{app=\"worker\", env=\"dev\", trace_id=\"t0\"}\n  +0s job 0 done\n" +
-				"{app=\"worker\", env=\"dev\", trace_id=\"t1\"}\n  +100s job 1 done\n" +
 				"{app=\"worker\", env=\"dev\", trace_id=\"t2\"}\n  +200s job 2 done\n" +
-				"{app=\"worker\", env=\"dev\", trace_id=\"t3\"}\n  +300s job 3 done\n" +
-				"{app=\"worker\", env=\"dev\", trace_id=\"t4\"}\n  +400s job 4 done\n" +
-				"{app=\"worker\", env=\"dev\", trace_id=\"t5\"}\n  +500s job 5 done\n",
+				"{app=\"worker\", env=\"dev\", trace_id=\"t4\"}\n  +400s job 4 done\n",
 		},
 		{
-			name: "interval within one stream",
-			p:    Params{Query: `{app="worker"} | drop trace_id`, Start: sec(0), End: sec(1000), Interval: 150e9, Direction: logproto.Forward},
-			want: "{app=\"worker\", env=\"dev\"}\n  +0s job 0 done\n  +200s job 2 done\n  +400s job 4 done\n",
+			name: "interval backward",
+			p:    Params{Query: `{app="worker"} | drop trace_id`, Start: sec(0), End: sec(1000), Interval: 150e9},
+			want: "{app=\"worker\", env=\"dev\"}\n  +500s job 5 done\n  +300s job 3 done\n  +100s job 1 done\n",
 		},
 		{
 			name: "end is exclusive",

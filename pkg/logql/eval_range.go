@@ -48,6 +48,7 @@ func (w *windowSeries) evict(t int64) {
 // entries: each entry is turned into a sample once and kept only while a window still
 // covers it. Memory is bounded by the samples inside one window plus one entry per series.
 type rangeEvaluator struct {
+	ctx  context.Context
 	expr *syntax.RangeAggregation
 	// grouping is the range aggregation's own by/without, or one pushed down from an
 	// enclosing sum (see pushdownGrouping).
@@ -67,6 +68,7 @@ type rangeEvaluator struct {
 	// ForStream hashes the labels (and may allocate) on every call.
 	streams map[uint64]log.StreamSampleExtractor
 	names   []string // grouping.Labels, sorted as HashForLabels and HashWithoutLabels need
+	read    uint64   // entries read, to check for cancellation now and then
 	pending bool     // it holds an entry not yet consumed (beyond the last window's end)
 	done    bool     // it is exhausted
 	out     []sample
@@ -106,7 +108,7 @@ func (e *Engine) newRangeEvaluator(ctx context.Context, ra *syntax.RangeAggregat
 		return nil, fmt.Errorf("select logs for %s: %w", ra, err)
 	}
 	re := &rangeEvaluator{
-		expr: ra, grouping: grouping, it: &countingIterator{EntryIterator: it, c: c}, ex: ex, st: st,
+		ctx: ctx, expr: ra, grouping: grouping, it: &countingIterator{EntryIterator: it, c: c}, ex: ex, st: st,
 		rangeNs: rangeNs, offset: offset, fn: fn,
 		series: map[uint64]*windowSeries{}, streams: map[uint64]log.StreamSampleExtractor{},
 	}
@@ -209,6 +211,11 @@ func (r *rangeEvaluator) consume(windowStart, windowEnd int64) error {
 			return nil
 		}
 		r.pending = false
+		if r.read++; r.read&4095 == 0 {
+			if err := r.ctx.Err(); err != nil {
+				return err
+			}
+		}
 		if ent.Timestamp <= windowStart {
 			continue // between windows (step > range): no window will ever need it
 		}

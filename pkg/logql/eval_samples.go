@@ -10,18 +10,46 @@ import (
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
 )
 
-// newEvaluator builds the step evaluator of a metric expression.
-func (e *Engine) newEvaluator(ctx context.Context, expr syntax.SampleExpr, st steps, c *counters) (stepEvaluator, error) {
+// evalBuilder builds the step evaluators of one query. Range aggregations that occur more
+// than once (with the same pushed-down grouping) share one evaluator, so their entries are
+// read and extracted once.
+type evalBuilder struct {
+	e      *Engine
+	ctx    context.Context
+	st     steps
+	c      *counters
+	shared map[string]*sharedEvaluator
+}
+
+func (b *evalBuilder) rangeEvaluator(ra *syntax.RangeAggregation, g *syntax.Grouping) (stepEvaluator, error) {
+	key := ra.String()
+	if g != nil {
+		key += "\x00" + g.String()
+	}
+	if s, ok := b.shared[key]; ok {
+		return s.handle(), nil
+	}
+	ev, err := b.e.newRangeEvaluator(b.ctx, ra, g, b.st, b.c)
+	if err != nil {
+		return nil, err
+	}
+	s := &sharedEvaluator{inner: ev}
+	b.shared[key] = s
+	return s.handle(), nil
+}
+
+// build returns the step evaluator of a metric expression.
+func (b *evalBuilder) build(expr syntax.SampleExpr) (stepEvaluator, error) {
 	switch expr := expr.(type) {
 	case *syntax.RangeAggregation:
-		return e.newRangeEvaluator(ctx, expr, expr.Grouping, st, c)
+		return b.rangeEvaluator(expr, expr.Grouping)
 	case *syntax.VectorAggregation:
 		var inner stepEvaluator
 		var err error
 		if ra, ok := expr.Left.(*syntax.RangeAggregation); ok && pushdownGrouping(expr, ra) != nil {
-			inner, err = e.newRangeEvaluator(ctx, ra, pushdownGrouping(expr, ra), st, c)
+			inner, err = b.rangeEvaluator(ra, pushdownGrouping(expr, ra))
 		} else {
-			inner, err = e.newEvaluator(ctx, expr.Left, st, c)
+			inner, err = b.build(expr.Left)
 		}
 		if err != nil {
 			return nil, err
@@ -32,22 +60,22 @@ func (e *Engine) newEvaluator(ctx context.Context, expr syntax.SampleExpr, st st
 		}
 		return &vectorAggEvaluator{expr: expr, inner: inner}, nil
 	case *syntax.BinOp:
-		l, err := e.newEvaluator(ctx, expr.Left, st, c)
+		l, err := b.build(expr.Left)
 		if err != nil {
 			return nil, err
 		}
-		r, err := e.newEvaluator(ctx, expr.Right, st, c)
+		r, err := b.build(expr.Right)
 		if err != nil {
 			l.Close()
 			return nil, err
 		}
 		return newBinOpEvaluator(expr, l, r), nil
 	case *syntax.Literal:
-		return newConstEvaluator(st, expr.Value, true), nil
+		return newConstEvaluator(b.st, expr.Value, true), nil
 	case *syntax.VectorExpr:
-		return newConstEvaluator(st, expr.Value, false), nil
+		return newConstEvaluator(b.st, expr.Value, false), nil
 	case *syntax.LabelReplace:
-		inner, err := e.newEvaluator(ctx, expr.Left, st, c)
+		inner, err := b.build(expr.Left)
 		if err != nil {
 			return nil, err
 		}
@@ -61,6 +89,50 @@ func (e *Engine) newEvaluator(ctx context.Context, expr syntax.SampleExpr, st st
 	return nil, fmt.Errorf("evaluate %s: unsupported expression %T", expr, expr)
 }
 
+// sharedEvaluator lets several consumers read one evaluator. Consumers advance in lockstep
+// (a binary operation steps both sides together), so each step is computed once, by the
+// first consumer to ask for it, and the others get the same vector.
+type sharedEvaluator struct {
+	inner  stepEvaluator
+	step   int // steps computed so far
+	ts     int64
+	vec    []sample
+	ok     bool
+	users  int
+	closed int
+}
+
+func (s *sharedEvaluator) handle() stepEvaluator {
+	s.users++
+	return &sharedHandle{s: s}
+}
+
+type sharedHandle struct {
+	s    *sharedEvaluator
+	step int
+}
+
+func (h *sharedHandle) Next() (int64, []sample, bool) {
+	s := h.s
+	if h.step == s.step {
+		s.ts, s.vec, s.ok = s.inner.Next()
+		s.step++
+	}
+	h.step++
+	return s.ts, s.vec, s.ok
+}
+
+func (h *sharedHandle) Err() error { return h.s.inner.Err() }
+
+// Close closes the shared evaluator when its last consumer closes.
+func (h *sharedHandle) Close() error {
+	s := h.s
+	if s.closed++; s.closed == s.users {
+		return s.inner.Close()
+	}
+	return nil
+}
+
 // execSamples runs a metric query: one vector for an instant query, a matrix for a range one.
 func (e *Engine) execSamples(ctx context.Context, expr syntax.SampleExpr, p Params, c *counters) (Value, error) {
 	st := steps{start: p.Start, end: p.End, step: int64(p.Step)}
@@ -70,7 +142,8 @@ func (e *Engine) execSamples(ctx context.Context, expr syntax.SampleExpr, p Para
 	if lit, ok := expr.(*syntax.Literal); ok && p.IsInstant() {
 		return Scalar{T: p.End / 1e6, V: lit.Value}, nil
 	}
-	ev, err := e.newEvaluator(ctx, expr, st, c)
+	b := &evalBuilder{e: e, ctx: ctx, st: st, c: c, shared: map[string]*sharedEvaluator{}}
+	ev, err := b.build(expr)
 	if err != nil {
 		return nil, err
 	}

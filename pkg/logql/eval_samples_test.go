@@ -136,12 +136,16 @@ func TestMetricQueryErrors(t *testing.T) {
 	if !errors.As(err, &se) || err.Error() != "maximum of series (5) reached for a single query" {
 		t.Errorf("series limit: err = %v", err)
 	}
+	_, err = eng.Query(context.Background(), rangeQ(`count_over_time({app="web"}[1m])`, sec(0), sec(600), time.Millisecond))
+	if !errors.Is(err, ErrBadParams) || !strings.Contains(err.Error(), "exceeded maximum resolution of 11,000 points") {
+		t.Errorf("too many steps: err = %v", err)
+	}
 	_, err = eng.Query(context.Background(), rangeQ(`count_over_time({app="web"}[1m])`, sec(0), sec(600), 0))
 	if !errors.Is(err, ErrBadParams) {
 		t.Errorf("zero step: err = %v, want ErrBadParams", err)
 	}
 	_, err = eng.Query(context.Background(), instant(`sum(rate({app="web"}[1m])) / on () rate({env="prod"}[1m])`, sec(60)))
-	if err == nil || !strings.Contains(err.Error(), "matching labels must be unique on one side") {
+	if !errors.Is(err, ErrBadParams) || !strings.Contains(err.Error(), "matching labels must be unique on one side") {
 		t.Errorf("many-to-many: err = %v", err)
 	}
 }
@@ -193,6 +197,39 @@ func TestBinOpMatchingLabelOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, want := valueSummary(res.Data), "{app=\"api\"} 3 @60\n{app=\"web\"} 3 @60\n"; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestSharedRangeAggregation(t *testing.T) {
+	eng := newFixtureEngine(t)
+	single, err := eng.Query(context.Background(), rangeQ(`count_over_time({app="web"}[1m])`, sec(0), sec(600), time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := eng.Query(context.Background(), rangeQ(`count_over_time({app="web"}[1m]) / count_over_time({app="web"}[1m]) + (count_over_time({app="web"}[1m]) - count_over_time({app="web"}[1m]))`, sec(0), sec(600), time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The four occurrences are read once.
+	if res.Stats.LinesProcessed != single.Stats.LinesProcessed {
+		t.Errorf("read %d lines, want %d (one pass)", res.Stats.LinesProcessed, single.Stats.LinesProcessed)
+	}
+	m := res.Data.(Matrix)
+	if len(m) != 1 || len(m[0].Points) != 10 {
+		t.Fatalf("got %s", valueSummary(m))
+	}
+	for _, p := range m[0].Points {
+		if p.V != 1 {
+			t.Fatalf("got %s, want 1 at every step", valueSummary(m))
+		}
+	}
+	// Different pushed-down groupings are evaluated separately.
+	res, err = eng.Query(context.Background(), instant(`sum by (app) (count_over_time({env="prod"}[60s])) / on () group_left sum(count_over_time({env="prod"}[60s]))`, sec(60)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := valueSummary(res.Data), "{app=\"api\"} 0.5 @60\n{app=\"web\"} 0.5 @60\n"; got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }

@@ -67,6 +67,11 @@ var keywords = map[string]bool{
 	"or": true, "and": true, "unless": true, "duration": true, "duration_seconds": true, "bytes": true,
 }
 
+// singleCharTokens are the tokens of one character.
+var singleCharTokens = [256]tokenKind{'{': tLBrace, '}': tRBrace, '(': tLParen, ')': tRParen, ',': tComma,
+	'=': tEq, '|': tPipe, '>': tGt, '<': tLt, '+': tAdd, '-': tSub, '*': tMul, '/': tDiv,
+	'%': tMod, '^': tPow}
+
 // token is one lexical token with its position (1-based line and column of its first byte).
 type token struct {
 	kind tokenKind
@@ -206,9 +211,6 @@ func (l *lexer) next() (token, error) {
 		return t, nil
 	}
 	c := rest[0]
-	single := map[byte]tokenKind{'{': tLBrace, '}': tRBrace, '(': tLParen, ')': tRParen, ',': tComma,
-		'=': tEq, '|': tPipe, '>': tGt, '<': tLt, '+': tAdd, '-': tSub, '*': tMul, '/': tDiv,
-		'%': tMod, '^': tPow}
 	switch {
 	case c == '"' || c == '`':
 		return l.lexString(t)
@@ -225,7 +227,7 @@ func (l *lexer) next() (token, error) {
 		l.advance(n)
 		return t, nil
 	}
-	if k, ok := single[c]; ok {
+	if k := singleCharTokens[c]; k != tEOF {
 		t.kind = k
 		l.advance(1)
 		return t, nil

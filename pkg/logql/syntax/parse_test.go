@@ -216,6 +216,8 @@ func TestParseErrors(t *testing.T) {
 	check(`{app="foo"} |~ "("`, "parse error at line 1, col 16: invalid regexp \"(\": error parsing regexp: missing closing ): `(`")
 	check(`{app="foo"} | label_format a=b, a=c`, `parse error at line 1, col 33: multiple label name 'a' in a single label_format stage`)
 	check(`rate({a="b"}[1m]) + 1 +`, `parse error at line 1, col 24: syntax error: unexpected $end`)
+	check(`{foo="bar"} foo`, `parse error at line 1, col 13: syntax error: unexpected IDENTIFIER, expecting != or !~ or |~ or |=`)
+	check(`{duration>=1}`, `parse error at line 1, col 10: syntax error: unexpected >=, expecting = or != or =~ or !~`)
 	check(`{app="foo"} @`, `parse error at line 1, col 13: syntax error: unexpected character: '@'`)
 	check(`{app="foo`, `parse error at line 1, col 6: syntax error: unterminated string`)
 	check(`sort by (a) (rate({a="b"}[1m]))`, `parse error : grouping not allowed for sort and sort_desc aggregations`)
