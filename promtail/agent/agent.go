@@ -1,0 +1,231 @@
+// Package agent assembles promtail from its config: positions, clients, the tail manager,
+// one targets.Scrape per scrape config (static and Kubernetes discovery), and the HTTP server
+// with /metrics and /ready. Run blocks until its context ends, then shuts down in the order
+// that loses nothing: stop reading, flush the clients (within the graceful shutdown timeout),
+// save the acknowledged positions.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sluicelog/sluice/promtail/client"
+	"github.com/sluicelog/sluice/promtail/config"
+	"github.com/sluicelog/sluice/promtail/kubernetes"
+	"github.com/sluicelog/sluice/promtail/positions"
+	"github.com/sluicelog/sluice/promtail/stages"
+	"github.com/sluicelog/sluice/promtail/tail"
+	"github.com/sluicelog/sluice/promtail/targets"
+)
+
+// Options are the command-line choices beside the config file.
+type Options struct {
+	// DryRun prints entries to Stdout instead of pushing them.
+	DryRun bool
+	Stdout io.Writer
+	// Registry receives the metrics; nil makes a new one.
+	Registry *prometheus.Registry
+	// Kubernetes builds the Kubernetes discovery; nil uses kubernetes.NewFromConfig.
+	Kubernetes func(cfg config.KubernetesSDConfig) (kubernetes.Discoverer, error)
+}
+
+// Agent is a running promtail.
+type Agent struct {
+	cfg     *config.Config
+	opts    Options
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	pos     *positions.Positions
+	clients *client.Multi
+	sender  client.Sender
+	tail    *tail.Manager
+	scrapes []*targets.Scrape
+	discs   []discovery
+	ln      net.Listener
+	srv     *http.Server
+	ready   chan struct{}
+}
+
+type discovery struct {
+	d      kubernetes.Discoverer
+	scrape *targets.Scrape
+}
+
+// New builds an agent; nothing runs until Run.
+func New(cfg *config.Config, opts Options, log *slog.Logger) (*Agent, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	a := &Agent{cfg: cfg, opts: opts, log: log, reg: reg, ready: make(chan struct{})}
+	for _, u := range cfg.Unsupported() {
+		log.Warn("config section not supported, ignored", "what", u)
+	}
+	pos, err := positions.Open(positions.Config{Filename: cfg.Positions.Filename, SyncPeriod: cfg.Positions.SyncPeriod.D(),
+		IgnoreInvalidYAML: cfg.Positions.IgnoreInvalidYAML}, log)
+	if err != nil {
+		return nil, err
+	}
+	a.pos = pos
+	nClients := 1
+	if opts.DryRun {
+		a.sender = &printer{w: opts.Stdout}
+	} else {
+		if len(cfg.Clients) == 0 {
+			_ = pos.Stop()
+			return nil, errors.New("no clients configured")
+		}
+		mc, err := client.NewMulti(cfg.Clients, client.NewMetrics(reg), log)
+		if err != nil {
+			_ = pos.Stop()
+			return nil, err
+		}
+		a.clients, a.sender, nClients = mc, mc, mc.Len()
+	}
+	a.tail = tail.NewManager(tail.Config{PollInterval: cfg.Global.FileWatch.MinPollFrequency.D()}, pos, nClients, tail.NewMetrics(reg), log)
+	limits := targets.Limits{MaxLineSize: int(cfg.Limits.MaxLineSize), MaxLineSizeTruncate: cfg.Limits.MaxLineSizeTruncate}
+	if cfg.Limits.ReadlineRateEnabled {
+		drop := cfg.Limits.ReadlineRateDrop == nil || *cfg.Limits.ReadlineRateDrop
+		limits.Readline = targets.NewRateLimiter(cfg.Limits.ReadlineRate, cfg.Limits.ReadlineBurst, drop)
+	}
+	for _, sc := range cfg.ScrapeConfigs {
+		tmpl, err := stages.Build(sc.PipelineStages, stages.Options{JobName: sc.JobName, Registerer: reg, Logger: log})
+		if err != nil {
+			a.abort()
+			return nil, fmt.Errorf("scrape config %q: %w", sc.JobName, err)
+		}
+		s := targets.NewScrape(sc, tmpl, a.sender, a.tail, limits, log)
+		a.scrapes = append(a.scrapes, s)
+		for i, kc := range sc.KubernetesSDConfigs {
+			if kc.Role != "pod" {
+				continue
+			}
+			mk := opts.Kubernetes
+			if mk == nil {
+				mk = func(c config.KubernetesSDConfig) (kubernetes.Discoverer, error) {
+					return kubernetes.NewFromConfig(c, log)
+				}
+			}
+			d, err := mk(kc)
+			if err != nil {
+				a.abort()
+				return nil, fmt.Errorf("scrape config %q: kubernetes_sd_configs[%d]: %w", sc.JobName, i, err)
+			}
+			a.discs = append(a.discs, discovery{d: d, scrape: s})
+		}
+	}
+	if !cfg.Server.Disable {
+		addr := net.JoinHostPort(cfg.Server.HTTPListenAddress, fmt.Sprint(cfg.Server.HTTPListenPort))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			a.abort()
+			return nil, fmt.Errorf("listen %s: %w", addr, err)
+		}
+		a.ln = ln
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/ready", a.handleReady)
+		a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	}
+	return a, nil
+}
+
+func (a *Agent) abort() {
+	if a.clients != nil {
+		a.clients.Stop(context.Background())
+	}
+	_ = a.pos.Stop()
+}
+
+// Addr is the HTTP server's address (nil when disabled).
+func (a *Agent) Addr() net.Addr {
+	if a.ln == nil {
+		return nil
+	}
+	return a.ln.Addr()
+}
+
+func (a *Agent) handleReady(w http.ResponseWriter, _ *http.Request) {
+	select {
+	case <-a.ready:
+		_, _ = io.WriteString(w, "Ready\n")
+	default:
+		http.Error(w, "Not ready: starting", http.StatusServiceUnavailable)
+	}
+}
+
+// Run runs until ctx ends, then shuts down gracefully.
+func (a *Agent) Run(ctx context.Context) error {
+	if a.srv != nil {
+		go func() {
+			if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("http server", "err", err)
+			}
+		}()
+	}
+	readCtx, stopRead := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.tail.Run(readCtx)
+	}()
+	interval := time.Second
+	if p := a.cfg.Target.SyncPeriod.D(); p > 0 && p < interval {
+		interval = p
+	}
+	for _, s := range a.scrapes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Run(readCtx, interval)
+		}()
+	}
+	for _, d := range a.discs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.d.Run(readCtx, func(groups []targets.Group) { d.scrape.Update(groups) })
+		}()
+	}
+	close(a.ready)
+	a.log.Info("promtail started", "scrape_configs", len(a.scrapes), "clients", len(a.cfg.Clients))
+	<-ctx.Done()
+
+	a.log.Info("shutting down: stop reading, flush clients, save positions")
+	stopRead()
+	wg.Wait()
+	deadline, cancel := context.WithTimeout(context.Background(), a.cfg.Server.GracefulShutdown.D())
+	defer cancel()
+	if a.clients != nil {
+		a.clients.Stop(deadline)
+	}
+	a.tail.Close()
+	err := a.pos.Stop()
+	if a.srv != nil {
+		_ = a.srv.Shutdown(deadline)
+	}
+	if err != nil {
+		return fmt.Errorf("save positions: %w", err)
+	}
+	return nil
+}

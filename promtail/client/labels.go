@@ -1,0 +1,5 @@
+package client
+
+import "github.com/prometheus/prometheus/model/labels"
+
+type labelsLabel = labels.Label
