@@ -1,0 +1,5 @@
+package logcli
+
+import "slices"
+
+func sortStrings(s []string) { slices.Sort(s) }
