@@ -17,11 +17,14 @@ build:
 run: build
 	./$(BIN)/sluice
 
-test:
+test: s3-server
 	$(GO) test -race -timeout 15m $(PKGS)
 
 # The S3-compatible server (versitygw) the S3 backend's tests run against; installed once into
 # $(go env GOPATH)/bin and reused after.
+.PHONY: s3-server
+s3-server:
+	GO=$(GO) sh ./scripts/s3server/install.sh
 
 lint:
 	$(GO) vet $(PKGS)
