@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // FS is an ObjectClient over a directory of the local filesystem: a key is a path below it.
@@ -101,11 +102,16 @@ func (s *FS) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	if isMissing(err) {
 		return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	// A directory is the common prefix of other keys, not an object.
+	if st, err := f.Stat(); err != nil || st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("get %s: %w", key, ErrNotFound)
 	}
 	return f, nil
 }
@@ -185,7 +191,10 @@ func (s *FS) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if st, err := os.Stat(p); isMissing(err) || err == nil && st.IsDir() {
+		return nil // no such object (a directory is only a prefix of other keys)
+	}
+	if err := os.Remove(p); err != nil && !isMissing(err) {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	for dir := filepath.Dir(p); dir != s.root && strings.HasPrefix(dir, s.root); dir = filepath.Dir(dir) {
@@ -194,4 +203,10 @@ func (s *FS) Delete(ctx context.Context, key string) error {
 		}
 	}
 	return nil
+}
+
+// isMissing reports whether err means there is no file at the path: it does not exist, or a
+// parent of it is a file (ENOTDIR), as when key "a/b" is asked for while "a" is an object.
+func isMissing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
