@@ -86,12 +86,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	app.Version(version)
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
-	exited := -1
-	app.Terminate(func(c int) {
-		if exited < 0 {
-			exited = c
-		}
-	})
+	// kingpin ends the program after --help, --version and completion output; unwind to run's
+	// caller instead, so that tests can call run.
+	app.Terminate(func(c int) { panic(terminated(c)) })
 
 	quiet := app.Flag("quiet", "Do not print query metadata (URLs, common labels) to stderr").Short('q').Bool()
 	statistics := app.Flag("stats", "Print the statistics the server returns with each response to stderr").Bool()
@@ -209,7 +206,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	delCancelID := delCancel.Arg("request-id", "The ID of the delete request.").Required().String()
 	delCancelForce := delCancel.Flag("force", "Cancel even if the request is partly processed.").Bool()
 
-	cmd, err := app.Parse(args)
+	cmd, exited, err := parse(app, args)
 	if exited >= 0 {
 		return exited
 	}
@@ -437,6 +434,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return fail(fmt.Errorf("unknown command %q", cmd))
 	}
 	return 0
+}
+
+// terminated is the exit code kingpin asked for.
+type terminated int
+
+// parse runs app.Parse; exited is the exit code when kingpin finished the program itself
+// (help, version, completion), or -1.
+func parse(app *kingpin.Application, args []string) (cmd string, exited int, err error) {
+	exited = -1
+	defer func() {
+		if r := recover(); r != nil {
+			c, ok := r.(terminated)
+			if !ok {
+				panic(r)
+			}
+			exited = int(c)
+		}
+	}()
+	cmd, err = app.Parse(args)
+	return cmd, exited, err
 }
 
 // runFmt formats the LogQL query read from stdin.

@@ -249,3 +249,10 @@ func TestStdinFlag(t *testing.T) {
 		t.Fatalf("--stdin labels: exit %d, %q", code, errOut)
 	}
 }
+
+func TestVersionStopsParsing(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "--version")
+	if code != 0 || strings.TrimSpace(out+errOut) != version {
+		t.Errorf("--version: exit %d, output %q", code, out+errOut)
+	}
+}

@@ -1,6 +1,7 @@
 package logcli_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +90,20 @@ func TestInstantQueryGolden(t *testing.T) {
 func TestNewLogOutputRejectsUnknownMode(t *testing.T) {
 	if _, err := logcli.NewLogOutput("yaml", logcli.OutputOptions{}); err == nil {
 		t.Fatal("NewLogOutput(yaml) succeeded, want an error")
+	}
+}
+
+func TestStatsFlag(t *testing.T) {
+	srv := logclitest.Start(t)
+	srv.Add(sampleEntries()...)
+	cp := newCapture(t, "raw", logcli.OutputOptions{Timezone: time.UTC})
+	cp.p.Stats = true
+	q := &logcli.Query{QueryString: `{app="web"}`, Start: base, End: base.Add(time.Minute), Limit: 30, Quiet: true}
+	if err := q.DoQuery(ctx(t), newClient(t, srv.URL), &cp.p); err != nil {
+		t.Fatal(err)
+	}
+	want := "Ingester.TotalReached           1\nQuerier.Store.TotalChunksRef    0\nSummary.BytesProcessedPerSecond 1000\n"
+	if !strings.HasPrefix(cp.stderr.String(), want) || !strings.Contains(cp.stderr.String(), "Summary.ExecTime                0.1\n") {
+		t.Errorf("stats output %q, want it to start with %q", cp.stderr.String(), want)
 	}
 }

@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log"
+	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -138,10 +139,11 @@ func printStats(p *Printer, raw json.RawMessage) {
 	var lines []string
 	flattenStats(&lines, "", tree)
 	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 8, 1, ' ', 0)
 	for _, l := range lines {
-		b.WriteString(l)
-		b.WriteByte('\n')
+		fmt.Fprintln(tw, l)
 	}
+	tw.Flush()
 	p.Log.Writer().Write([]byte(b.String()))
 }
 
@@ -152,7 +154,7 @@ func flattenStats(lines *[]string, prefix string, v any) {
 		for k := range t {
 			keys = append(keys, k)
 		}
-		sortStrings(keys)
+		slices.Sort(keys)
 		for _, k := range keys {
 			name := strings.ToUpper(k[:1]) + k[1:]
 			if prefix != "" {
@@ -164,9 +166,6 @@ func flattenStats(lines *[]string, prefix string, v any) {
 		*lines = append(*lines, fmt.Sprintf("%s\t%v", prefix, t))
 	}
 }
-
-// errStop ends a download early without an error (the limit was reached).
-var errStop = errors.New("stop")
 
 // DoQuery runs a range query and prints it: log lines page by page (see pager.download), or a
 // metric result as JSON. With ParallelMaxWorkers > 1 the range is split into jobs (parallel.go).

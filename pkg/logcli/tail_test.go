@@ -1,10 +1,13 @@
 package logcli_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/sluicelog/sluice/pkg/logcli"
 	"github.com/sluicelog/sluice/pkg/logcli/logclitest"
@@ -56,5 +59,35 @@ func TestTailRefused(t *testing.T) {
 	err := q.Tail(ctx(t), newClient(t, srv.URL), &cp.p)
 	if err == nil || !strings.Contains(err.Error(), "403 Forbidden: tail disabled for tenant") {
 		t.Fatalf("Tail = %v, want the server's reason", err)
+	}
+}
+
+func TestTailStopsOnCancel(t *testing.T) {
+	srv := logclitest.Start(t)
+	release := make(chan struct{})
+	defer close(release)
+	srv.Intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		up := websocket.Upgrader{}
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return true
+		}
+		defer conn.Close()
+		<-release // send nothing until the test ends
+		return true
+	}
+	c, cancel := context.WithCancel(ctx(t))
+	done := make(chan error, 1)
+	cp := newCapture(t, "raw", logcli.OutputOptions{})
+	go func() { done <- (&logcli.Query{QueryString: `{}`, Start: base}).Tail(c, newClient(t, srv.URL), &cp.p) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Tail after cancel = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Tail did not return after its context was cancelled")
 	}
 }

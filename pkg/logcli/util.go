@@ -1,5 +1,0 @@
-package logcli
-
-import "slices"
-
-func sortStrings(s []string) { slices.Sort(s) }
