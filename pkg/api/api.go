@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +64,20 @@ type Deps struct {
 type API struct {
 	d       Deps
 	metrics *metrics
+	extra   []extraRoute
+}
+
+type extraRoute struct {
+	pattern string
+	h       http.Handler
+	tenant  bool
+}
+
+// Handle registers a route served by another module (the compactor's deletion API, say).
+// With tenantScoped the request's tenant is put in its context first, as for Loki's own routes.
+// Call it before Handler.
+func (a *API) Handle(pattern string, h http.Handler, tenantScoped bool) {
+	a.extra = append(a.extra, extraRoute{pattern, h, tenantScoped})
 }
 
 // New returns the API over d.
@@ -101,6 +116,19 @@ func (a *API) Handler() http.Handler {
 	route("POST /flush", http.HandlerFunc(a.flush), "POST /ingester/flush")
 	route("GET /ready", http.HandlerFunc(a.ready))
 	route("GET /config", http.HandlerFunc(a.config))
+	for _, r := range a.extra {
+		h := r.h
+		if r.tenant {
+			h = tenant.Middleware(a.d.AuthEnabled, h)
+		}
+		route(r.pattern, h)
+	}
+	// Go's profiler, as Loki serves it.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	if a.d.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(a.d.Gatherer, promhttp.HandlerOpts{}))
 	}

@@ -27,15 +27,52 @@ import (
 )
 
 // Sluice is a running server.
+//
+// New builds the modules in dependency order, each in its own file (modules_*.go): the store
+// (object store, index, chunk store), the ingester, the querier and engine, then the API. A
+// module that needs shutting down appends to stoppers, which Run calls in reverse order.
 type Sluice struct {
-	cfg      *Config
-	logger   *slog.Logger
-	reg      *prometheus.Registry
+	cfg       *Config
+	logger    *slog.Logger
+	reg       *prometheus.Registry
+	overrides *validation.Overrides
+
+	objects  storage.ObjectClient
 	index    *index.Index
+	store    *storage.Store
 	ingester *ingester.Ingester
+	querier  *querier.Querier
+	// engine answers LogQL queries for the API; modules may wrap it (the query frontend).
+	engine api.Engine
+	api    *api.API
+
 	server   *http.Server
 	listener net.Listener
 	ready    atomic.Bool
+	stoppers []stopper
+}
+
+// stopper is a module's shutdown step.
+type stopper struct {
+	name string
+	stop func(ctx context.Context) error
+}
+
+func (s *Sluice) onStop(name string, stop func(ctx context.Context) error) {
+	s.stoppers = append(s.stoppers, stopper{name, stop})
+}
+
+// stopAll runs the stoppers in reverse order of registration.
+func (s *Sluice) stopAll(ctx context.Context) error {
+	var errs []error
+	for i := len(s.stoppers) - 1; i >= 0; i-- {
+		st := s.stoppers[i]
+		if err := st.stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", st.name, err))
+		}
+	}
+	s.stoppers = nil
+	return errors.Join(errs...)
 }
 
 // New builds every component from cfg, replaying the WAL, and binds the HTTP listener.
@@ -44,34 +81,51 @@ func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sluice{cfg: cfg, logger: logger, reg: prometheus.NewRegistry()}
+	s := &Sluice{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), overrides: validation.NewOverrides(cfg.Limits)}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, m := range []struct {
+		name string
+		init func() error
+	}{
+		{"store", s.initStore},
+		{"ingester", s.initIngester},
+		{"querier", s.initQuerier},
+		{"api", s.initAPI},
+	} {
+		if err := m.init(); err != nil {
+			return nil, errors.Join(fmt.Errorf("init %s: %w", m.name, err), s.stopAll(context.Background()))
+		}
+	}
+	return s, nil
+}
 
-	objects, err := storage.OpenFS(cfg.StorageConfig.Filesystem.Directory)
+func (s *Sluice) initIngester() error {
+	ing, err := ingester.New(s.cfg.Ingester, s.overrides, s.store, s.logger.With("component", "ingester"), s.reg)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s.index, err = index.Open(cfg.StorageConfig.BoltDB.ActiveIndexDirectory, index.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("open index: %w", err)
-	}
-	store := storage.NewStore(objects, s.index)
-	overrides := validation.NewOverrides(cfg.Limits)
-	s.ingester, err = ingester.New(cfg.Ingester, overrides, store, logger.With("component", "ingester"), s.reg)
-	if err != nil {
-		s.index.Close()
-		return nil, err
-	}
-	dist := distributor.New(overrides, s.ingester, s.reg)
-	q := querier.New(s.ingester, store)
-	a := api.New(api.Deps{
+	s.ingester = ing
+	// The ingester's Stop flushes; it is started in Run.
+	s.onStop("ingester", ing.Stop)
+	return nil
+}
+
+func (s *Sluice) initQuerier() error {
+	s.querier = querier.New(s.ingester, s.store)
+	s.engine = newEngine(s.querier, s.overrides)
+	return nil
+}
+
+func (s *Sluice) initAPI() error {
+	dist := distributor.New(s.overrides, s.ingester, s.reg)
+	s.api = api.New(api.Deps{
 		Pusher:       dist,
-		Reader:       q,
-		Engine:       newEngine(q, overrides),
+		Reader:       s.querier,
+		Engine:       s.engine,
 		Flusher:      s.ingester,
-		AuthEnabled:  cfg.AuthEnabled,
-		MaxPushBytes: int64(cfg.Distributor.MaxRecvMsgSize),
-		ConfigYAML:   cfg.YAML,
+		AuthEnabled:  s.cfg.AuthEnabled,
+		MaxPushBytes: int64(s.cfg.Distributor.MaxRecvMsgSize),
+		ConfigYAML:   s.cfg.YAML,
 		Ready: func() error {
 			if !s.ready.Load() {
 				return errors.New("starting or stopping")
@@ -80,24 +134,23 @@ func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 		},
 		Gatherer: s.reg,
 		Registry: s.reg,
-		Logger:   logger.With("component", "api"),
+		Logger:   s.logger.With("component", "api"),
 	})
-	addr := net.JoinHostPort(cfg.Server.HTTPListenAddress, strconv.Itoa(cfg.Server.HTTPListenPort))
-	s.listener, err = net.Listen("tcp", addr)
+	addr := net.JoinHostPort(s.cfg.Server.HTTPListenAddress, strconv.Itoa(s.cfg.Server.HTTPListenPort))
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		s.ingester.Stop(context.Background())
-		s.index.Close()
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	s.listener = l
 	s.server = &http.Server{
-		Handler:           a.Handler(),
+		Handler:           s.api.Handler(),
 		ReadHeaderTimeout: 30 * time.Second,
-		ReadTimeout:       cfg.Server.HTTPServerReadTimeout.D(),
-		WriteTimeout:      cfg.Server.HTTPServerWriteTimeout.D(),
-		IdleTimeout:       cfg.Server.HTTPServerIdleTimeout.D(),
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ReadTimeout:       s.cfg.Server.HTTPServerReadTimeout.D(),
+		WriteTimeout:      s.cfg.Server.HTTPServerWriteTimeout.D(),
+		IdleTimeout:       s.cfg.Server.HTTPServerIdleTimeout.D(),
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
-	return s, nil
+	return nil
 }
 
 // Addr is the address the server listens on.
@@ -128,13 +181,11 @@ func (s *Sluice) Run(ctx context.Context) error {
 	if err := s.server.Shutdown(shutdownCtx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
-	// The flush gets its own deadline: losing the race against the HTTP timeout must not
-	// leave chunks unflushed (the WAL would still have them, but a clean stop should not).
-	if err := s.ingester.Stop(context.Background()); err != nil {
-		errs = append(errs, fmt.Errorf("stop ingester: %w", err))
-	}
-	if err := s.index.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("close index: %w", err))
+	// The stoppers (the ingester's flush first of all) get their own deadline: losing the race
+	// against the HTTP timeout must not leave chunks unflushed (the WAL would still have
+	// them, but a clean stop should not need it).
+	if err := s.stopAll(context.Background()); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
