@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -217,6 +218,9 @@ func (inst *instance) getOrCreate(key string, lim *validation.Limits) (*stream, 
 	if max > 0 && len(inst.streams) >= max {
 		return nil, fmt.Errorf("Maximum active stream limit exceeded when trying to create stream %s, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '%d'", key, max)
 	}
+	// The key may alias a buffer the caller reuses (a WAL record during replay): the map and
+	// the stream keep their own copy, and the labels are parsed from that copy.
+	key = strings.Clone(key)
 	ls, err := syntax.ParseLabels(key)
 	if err != nil {
 		return nil, err
