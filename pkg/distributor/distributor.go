@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/ratelimit"
 	"github.com/sluicelog/sluice/pkg/validation"
 )
 
@@ -45,7 +46,7 @@ type Distributor struct {
 	metrics  *metrics
 
 	mu      sync.Mutex
-	buckets map[string]*tokenBucket
+	buckets map[string]*ratelimit.Bucket
 	// labelCache maps a client's label string to its parsed form: clients send the same few
 	// strings over and over, and parsing is the costliest part of validation. It is dropped
 	// whole when it reaches maxLabelCache entries, which bounds memory under label churn.
@@ -86,7 +87,7 @@ func New(limits *validation.Overrides, ing Ingester, reg prometheus.Registerer) 
 	if reg != nil {
 		reg.MustRegister(m.linesReceived, m.bytesReceived, m.linesDiscarded, m.bytesDiscarded)
 	}
-	return &Distributor{limits: limits, ingester: ing, now: time.Now, metrics: m, buckets: map[string]*tokenBucket{}, labelCache: map[string]parsedLabels{}}
+	return &Distributor{limits: limits, ingester: ing, now: time.Now, metrics: m, buckets: map[string]*ratelimit.Bucket{}, labelCache: map[string]parsedLabels{}}
 }
 
 // rejections collects what a push dropped, keeping the first message for the client.
@@ -154,7 +155,7 @@ func (d *Distributor) Push(ctx context.Context, tenant string, req *logproto.Pus
 	if len(out) == 0 {
 		return rej.err()
 	}
-	if !d.bucket(tenant).allow(now, float64(size), lim.IngestionRateMB*(1<<20), lim.IngestionBurstSizeMB*(1<<20)) {
+	if !d.bucket(tenant).Allow(now, float64(size), lim.IngestionRateMB*(1<<20), lim.IngestionBurstSizeMB*(1<<20)) {
 		d.discard(tenant, validation.ReasonRateLimited, lines, size)
 		return &Error{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf(
 			"Ingestion rate limit exceeded for user %s (limit: %d bytes/sec) while attempting to ingest '%d' lines totaling '%d' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased",
@@ -184,12 +185,12 @@ func (d *Distributor) discard(tenant, reason string, lines, bytes int) {
 	d.metrics.bytesDiscarded.WithLabelValues(reason, tenant).Add(float64(bytes))
 }
 
-func (d *Distributor) bucket(tenant string) *tokenBucket {
+func (d *Distributor) bucket(tenant string) *ratelimit.Bucket {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	b := d.buckets[tenant]
 	if b == nil {
-		b = &tokenBucket{}
+		b = &ratelimit.Bucket{}
 		d.buckets[tenant] = b
 	}
 	return b
@@ -273,12 +274,12 @@ func validateEntry(e *logproto.Entry, stream string, lim *validation.Limits, now
 		return validation.ReasonTooFarInFuture, fmt.Sprintf("entry for stream '%s' has timestamp too new: %s",
 			stream, time.Unix(0, e.Timestamp).UTC().Format(time.RFC3339))
 	}
-	if lim.MaxLineSize > 0 && len(e.Line) > lim.MaxLineSize {
+	if lim.MaxLineSize > 0 && len(e.Line) > lim.MaxLineSize.Int() {
 		if !lim.MaxLineSizeTruncate {
 			return validation.ReasonLineTooLong, fmt.Sprintf("max entry size '%d' bytes exceeded for stream '%s' while adding an entry with length '%d' bytes",
 				lim.MaxLineSize, stream, len(e.Line))
 		}
-		e.Line = e.Line[:lim.MaxLineSize]
+		e.Line = e.Line[:lim.MaxLineSize.Int()]
 	}
 	if n := e.StructuredMetadata.Len(); n > 0 {
 		if !lim.AllowStructuredMetadata {
@@ -289,7 +290,7 @@ func validateEntry(e *logproto.Entry, stream string, lim *validation.Limits, now
 		}
 		size := 0
 		e.StructuredMetadata.Range(func(l labels.Label) { size += len(l.Name) + len(l.Value) })
-		if lim.MaxStructuredMetadataSize > 0 && size > lim.MaxStructuredMetadataSize {
+		if lim.MaxStructuredMetadataSize > 0 && size > lim.MaxStructuredMetadataSize.Int() {
 			return validation.ReasonStructuredMetadata, fmt.Sprintf("structured metadata size for stream '%s' is %d bytes, exceeding limit of %d bytes", stream, size, lim.MaxStructuredMetadataSize)
 		}
 	}

@@ -37,3 +37,29 @@ func TestDuration(t *testing.T) {
 		t.Errorf("yaml = %q", out)
 	}
 }
+
+func TestByteSize(t *testing.T) {
+	check := func(in string, want uint64) {
+		t.Helper()
+		var b ByteSize
+		if err := b.Set(in); err != nil || uint64(b) != want {
+			t.Errorf("Set(%q) = %d, %v; want %d", in, b, err, want)
+		}
+		var y struct{ B ByteSize }
+		if err := yaml.Unmarshal([]byte("b: "+in), &y); err != nil || uint64(y.B) != want {
+			t.Errorf("yaml %q = %d, %v; want %d", in, y.B, err, want)
+		}
+	}
+	check("262144", 262144)
+	check("256KB", 256<<10)
+	check("3MB", 3<<20)
+	check("1GiB", 1<<30)
+	var b ByteSize
+	if err := b.Set("lots"); err == nil {
+		t.Error("Set(lots) succeeded")
+	}
+	var back ByteSize
+	if err := back.Set(ByteSize(15 << 20).String()); err != nil || back != 15<<20 {
+		t.Errorf("String does not round-trip: %v %v", back, err)
+	}
+}

@@ -46,6 +46,7 @@ type Ingester struct {
 	logger  *slog.Logger
 	metrics *metrics
 	wal     *wal.WAL // nil when the WAL is disabled
+	tailer  Tailer   // live tails (tail.go); nil when none
 	now     func() time.Time
 
 	mu      sync.RWMutex
@@ -135,17 +136,19 @@ func (i *Ingester) Push(ctx context.Context, tenant string, streams []logproto.S
 			return fmt.Errorf("write wal: %w", werr)
 		}
 	}
+	i.tail(tenant, accepted)
 	return err
 }
 
 // apply appends streams to memory and returns what it accepted.
-func (i *Ingester) apply(tenant string, streams []logproto.Stream, checkWindow bool) ([]logproto.Stream, error) {
+func (i *Ingester) apply(tenant string, streams []logproto.Stream, checkLimits bool) ([]logproto.Stream, error) {
 	inst := i.instance(tenant)
+	lim := i.limits.For(tenant)
 	now := i.now()
 	var firstErr error
 	accepted := make([]logproto.Stream, 0, len(streams))
 	for _, ps := range streams {
-		s, err := inst.getOrCreate(ps.Labels, i.limits.For(tenant))
+		s, err := inst.getOrCreate(ps.Labels, lim)
 		if err != nil {
 			i.metrics.discarded.WithLabelValues(validation.ReasonStreamLimit, tenant).Add(float64(len(ps.Entries)))
 			if firstErr == nil {
@@ -154,19 +157,27 @@ func (i *Ingester) apply(tenant string, streams []logproto.Stream, checkWindow b
 			continue
 		}
 		s.mu.Lock()
-		kept, dups, err := s.appendEntries(ps.Entries, &i.cfg, i.enc, now, checkWindow, nil)
+		kept, dups, err := s.appendEntries(ps.Entries, &i.cfg, lim, i.enc, now, checkLimits, nil)
 		s.mu.Unlock()
 		if dups > 0 {
 			i.metrics.duplicates.WithLabelValues(tenant).Add(float64(dups))
 		}
+		var tfb *errTooFarBehind
+		var srl *errStreamRateLimited
 		if rejected := len(ps.Entries) - len(kept) - dups; rejected > 0 {
-			i.metrics.discarded.WithLabelValues(validation.ReasonTooFarBehind, tenant).Add(float64(rejected))
+			reason := validation.ReasonTooFarBehind
+			if errors.As(err, &srl) {
+				reason = validation.ReasonStreamRateLimited
+			}
+			i.metrics.discarded.WithLabelValues(reason, tenant).Add(float64(rejected))
 		}
 		if err != nil && firstErr == nil {
-			var tfb *errTooFarBehind
-			if errors.As(err, &tfb) {
+			switch {
+			case errors.As(err, &tfb):
 				firstErr = &distributor.Error{Status: http.StatusBadRequest, Msg: err.Error()}
-			} else {
+			case errors.As(err, &srl):
+				firstErr = &distributor.Error{Status: http.StatusTooManyRequests, Msg: err.Error()}
+			default:
 				firstErr = err
 			}
 		}

@@ -162,3 +162,37 @@ func BenchmarkPush(b *testing.B) {
 		}
 	}
 }
+
+func TestPerStreamRateLimit(t *testing.T) {
+	var cfg Config
+	fs := flag.NewFlagSet("", flag.PanicOnError)
+	cfg.RegisterFlags(fs)
+	var lim validation.Limits
+	lim.RegisterFlags(fs)
+	lim.PerStreamRateLimit, lim.PerStreamRateLimitBurst = 100, 150
+	cfg.WAL.Enabled = false
+	ing, err := New(cfg, validation.NewOverrides(lim), &memStore{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ing.now = func() time.Time { return now }
+	line := strings.Repeat("x", 100)
+	if err := ing.Push(context.Background(), "t", streamOf(logproto.Entry{Timestamp: 1, Line: line})); err != nil {
+		t.Fatalf("first push within the burst: %v", err)
+	}
+	err = ing.Push(context.Background(), "t", streamOf(logproto.Entry{Timestamp: 2, Line: line}))
+	var de *distributor.Error
+	if !errors.As(err, &de) || de.Status != 429 || !strings.Contains(de.Msg, "Per stream rate limit exceeded") {
+		t.Fatalf("second push = %v, want 429 per stream rate limit", err)
+	}
+	// Another stream has its own budget.
+	other := []logproto.Stream{{Labels: `{app="b"}`, Entries: []logproto.Entry{{Timestamp: 3, Line: line}}}}
+	if err := ing.Push(context.Background(), "t", other); err != nil {
+		t.Fatalf("other stream: %v", err)
+	}
+	now = now.Add(time.Second)
+	if err := ing.Push(context.Background(), "t", streamOf(logproto.Entry{Timestamp: 4, Line: line})); err != nil {
+		t.Fatalf("push after the bucket refilled: %v", err)
+	}
+}

@@ -9,8 +9,11 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/sluicelog/sluice/pkg/chunk"
+	"github.com/sluicelog/sluice/pkg/flagext"
 	"github.com/sluicelog/sluice/pkg/iter"
 	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/ratelimit"
+	"github.com/sluicelog/sluice/pkg/validation"
 )
 
 // stream is one stream of one tenant: the open chunk taking appends and the full or idle chunks
@@ -30,6 +33,8 @@ type stream struct {
 	newest     int64
 	hasEntries bool
 	lastAppend time.Time
+	// rate limits the stream's bytes per second (per_stream_rate_limit).
+	rate ratelimit.Bucket
 }
 
 // sealedChunk is a chunk that takes no more entries.
@@ -50,14 +55,36 @@ func (e *errTooFarBehind) Error() string {
 		time.Unix(0, e.ts).UTC().Format(time.RFC3339Nano), time.Unix(0, e.cutoff).UTC().Format(time.RFC3339Nano), e.stream)
 }
 
+// errStreamRateLimited is returned for entries over the stream's rate limit.
+type errStreamRateLimited struct {
+	stream string
+	limit  flagext.ByteSize
+	bytes  int
+}
+
+func (e *errStreamRateLimited) Error() string {
+	return fmt.Sprintf("Per stream rate limit exceeded (limit: %s/sec) while attempting to ingest for stream '%s' totaling %dB, consider splitting a stream via additional labels or contact your Loki administrator to see if the limit can be increased",
+		e.limit, e.stream, e.bytes)
+}
+
 // appendEntries adds entries to the stream. It returns the entries it accepted (duplicates and
 // entries too far behind are left out), and the first rejection. Called with s.mu held.
-func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, enc chunk.Encoding, now time.Time, checkWindow bool, accepted []logproto.Entry) (_ []logproto.Entry, dups int, _ error) {
+func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, lim *validation.Limits, enc chunk.Encoding, now time.Time, checkLimits bool, accepted []logproto.Entry) (_ []logproto.Entry, dups int, _ error) {
 	var firstErr error
+	if checkLimits && lim.PerStreamRateLimit > 0 {
+		size := 0
+		for i := range entries {
+			size += len(entries[i].Line)
+		}
+		burst := max(lim.PerStreamRateLimitBurst, lim.PerStreamRateLimit)
+		if !s.rate.Allow(now, float64(size), float64(lim.PerStreamRateLimit), float64(burst)) {
+			return accepted, 0, &errStreamRateLimited{stream: s.key, limit: lim.PerStreamRateLimit, bytes: size}
+		}
+	}
 	window := cfg.MaxChunkAge.D().Nanoseconds() / 2
 	for i := range entries {
 		e := &entries[i]
-		if checkWindow && s.hasEntries && e.Timestamp < s.newest-window {
+		if checkLimits && s.hasEntries && e.Timestamp < s.newest-window {
 			if firstErr == nil {
 				firstErr = &errTooFarBehind{stream: s.key, ts: e.Timestamp, cutoff: s.newest - window}
 			}

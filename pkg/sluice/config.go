@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicelog/sluice/pkg/flagext"
 	"github.com/sluicelog/sluice/pkg/ingester"
+	"github.com/sluicelog/sluice/pkg/runtimeconfig"
 	"github.com/sluicelog/sluice/pkg/validation"
 )
 
@@ -22,12 +23,13 @@ type Config struct {
 	Target      string `yaml:"target"`
 	AuthEnabled bool   `yaml:"auth_enabled"`
 
-	Server        ServerConfig      `yaml:"server"`
-	Common        CommonConfig      `yaml:"common"`
-	Distributor   DistributorConfig `yaml:"distributor"`
-	Ingester      ingester.Config   `yaml:"ingester"`
-	StorageConfig StorageConfig     `yaml:"storage_config"`
-	Limits        validation.Limits `yaml:"limits_config"`
+	Server        ServerConfig         `yaml:"server"`
+	Common        CommonConfig         `yaml:"common"`
+	Distributor   DistributorConfig    `yaml:"distributor"`
+	Ingester      ingester.Config      `yaml:"ingester"`
+	StorageConfig StorageConfig        `yaml:"storage_config"`
+	Limits        validation.Limits    `yaml:"limits_config"`
+	RuntimeConfig runtimeconfig.Config `yaml:"runtime_config"`
 }
 
 // ServerConfig is the HTTP server's configuration.
@@ -89,6 +91,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.StorageConfig.BoltDB.ActiveIndexDirectory, "boltdb.shipper.active-index-directory", "", "Directory of the index tables (default <path_prefix>/index).")
 	c.Ingester.RegisterFlags(fs)
 	c.Limits.RegisterFlags(fs)
+	c.RuntimeConfig.RegisterFlags(fs)
 }
 
 // ApplyDefaults fills directories derived from the path prefix that are not set.
@@ -128,6 +131,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Limits.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.RuntimeConfig.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,16 @@ type Sluice struct {
 	listener net.Listener
 	ready    atomic.Bool
 	stoppers []stopper
+	// runners are modules' background loops, run from Run until shutdown.
+	runners []func(ctx context.Context)
+	// routes are HTTP routes of modules other than the API, registered by initAPI.
+	routes []route
+}
+
+type route struct {
+	pattern      string
+	handler      http.Handler
+	tenantScoped bool
 }
 
 // stopper is a module's shutdown step.
@@ -87,6 +98,7 @@ func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 		name string
 		init func() error
 	}{
+		{"runtime-config", s.initRuntimeConfig},
 		{"store", s.initStore},
 		{"ingester", s.initIngester},
 		{"querier", s.initQuerier},
@@ -136,6 +148,9 @@ func (s *Sluice) initAPI() error {
 		Registry: s.reg,
 		Logger:   s.logger.With("component", "api"),
 	})
+	for _, r := range s.routes {
+		s.api.Handle(r.pattern, r.handler, r.tenantScoped)
+	}
 	addr := net.JoinHostPort(s.cfg.Server.HTTPListenAddress, strconv.Itoa(s.cfg.Server.HTTPListenPort))
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -160,6 +175,15 @@ func (s *Sluice) Addr() string { return s.listener.Addr().String() }
 // flight (up to the graceful shutdown timeout), flushes the ingester and closes the stores.
 func (s *Sluice) Run(ctx context.Context) error {
 	s.ingester.Start()
+	runCtx, stopRunners := context.WithCancel(context.Background())
+	var runners sync.WaitGroup
+	for _, run := range s.runners {
+		runners.Add(1)
+		go func() {
+			defer runners.Done()
+			run(runCtx)
+		}()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.server.Serve(s.listener) }()
 	s.ready.Store(true)
@@ -181,6 +205,8 @@ func (s *Sluice) Run(ctx context.Context) error {
 	if err := s.server.Shutdown(shutdownCtx); err != nil {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 	}
+	stopRunners()
+	runners.Wait()
 	// The stoppers (the ingester's flush first of all) get their own deadline: losing the race
 	// against the HTTP timeout must not leave chunks unflushed (the WAL would still have
 	// them, but a clean stop should not need it).

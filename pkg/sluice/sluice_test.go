@@ -8,13 +8,16 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluicelog/sluice/pkg/flagext"
 	"github.com/sluicelog/sluice/pkg/logproto"
 	"github.com/sluicelog/sluice/pkg/push"
+	"github.com/sluicelog/sluice/pkg/sluice"
 	"github.com/sluicelog/sluice/pkg/sluice/sluicetest"
 )
 
@@ -241,5 +244,60 @@ func TestTenancy(t *testing.T) {
 	}
 	if s, b := get("team-b"); s != 200 || strings.Contains(b, "secret of a") {
 		t.Fatalf("team-b sees team-a's data: %d %s", s, b)
+	}
+}
+
+func TestRuntimeOverridesReload(t *testing.T) {
+	file := t.TempDir() + "/overrides.yaml"
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("overrides:\n  small:\n    max_line_size: 16B\n")
+	srv := sluicetest.Start(t, sluicetest.WithAuth(), sluicetest.WithConfig(func(c *sluice.Config) {
+		c.RuntimeConfig.File = file
+		c.RuntimeConfig.Period = flagext.Duration(50 * time.Millisecond)
+	}))
+	pushLine := func(org string) (int, string) {
+		body := fmt.Sprintf(`{"streams":[{"stream":{"app":"x"},"values":[["%d","a line of 31 bytes ............"]]}]}`, time.Now().UnixNano())
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/loki/api/v1/push", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Scope-OrgID", org)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := pushLine("small"); code != 400 || !strings.Contains(body, "max entry size '16' bytes exceeded") {
+		t.Fatalf("tenant with a 16B line limit: %d %s", code, body)
+	}
+	if code, _ := pushLine("other"); code != 204 {
+		t.Fatalf("tenant without overrides: %d", code)
+	}
+	write("overrides:\n  small:\n    max_line_size: 1KB\n")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body := pushLine("small")
+		if code == 204 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("overrides not reloaded: %d %s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Get(srv.URL + "/runtime_config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "max_line_size: 1KiB") && !strings.Contains(string(b), "max_line_size: 1KB") {
+		t.Fatalf("/runtime_config = %s", b)
 	}
 }

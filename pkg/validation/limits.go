@@ -21,13 +21,14 @@ type Limits struct {
 	RejectOldSamples             bool             `yaml:"reject_old_samples"`
 	RejectOldSamplesMaxAge       flagext.Duration `yaml:"reject_old_samples_max_age"`
 	CreationGracePeriod          flagext.Duration `yaml:"creation_grace_period"`
-	MaxLineSize                  int              `yaml:"max_line_size"`
+	MaxLineSize                  flagext.ByteSize `yaml:"max_line_size"`
 	MaxLineSizeTruncate          bool             `yaml:"max_line_size_truncate"`
 	MaxStreamsPerUser            int              `yaml:"max_streams_per_user"`
 	MaxGlobalStreamsPerUser      int              `yaml:"max_global_streams_per_user"`
-	PerStreamRateLimitMB         float64          `yaml:"per_stream_rate_limit_mb"`
+	PerStreamRateLimit           flagext.ByteSize `yaml:"per_stream_rate_limit"`
+	PerStreamRateLimitBurst      flagext.ByteSize `yaml:"per_stream_rate_limit_burst"`
 	AllowStructuredMetadata      bool             `yaml:"allow_structured_metadata"`
-	MaxStructuredMetadataSize    int              `yaml:"max_structured_metadata_size"`
+	MaxStructuredMetadataSize    flagext.ByteSize `yaml:"max_structured_metadata_size"`
 	MaxStructuredMetadataEntries int              `yaml:"max_structured_metadata_entries_count"`
 
 	MaxEntriesLimitPerQuery int              `yaml:"max_entries_limit_per_query"`
@@ -38,7 +39,8 @@ type Limits struct {
 	MaxQueryParallelism     int              `yaml:"max_query_parallelism"`
 	SplitQueriesByInterval  flagext.Duration `yaml:"split_queries_by_interval"`
 
-	RetentionPeriod flagext.Duration `yaml:"retention_period"`
+	RetentionPeriod flagext.Duration  `yaml:"retention_period"`
+	RetentionStream []StreamRetention `yaml:"retention_stream"`
 }
 
 // RegisterFlags sets Loki's defaults and registers a flag for each limit.
@@ -53,13 +55,18 @@ func (l *Limits) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&l.RejectOldSamplesMaxAge, "validation.reject-old-samples.max-age", "Maximum accepted age of an entry.")
 	l.CreationGracePeriod = flagext.Duration(10 * time.Minute)
 	fs.Var(&l.CreationGracePeriod, "validation.create-grace-period", "How far in the future an entry's timestamp may be.")
-	fs.IntVar(&l.MaxLineSize, "distributor.max-line-size", 256<<10, "Maximum size of a log line in bytes; 0 for no limit.")
+	l.MaxLineSize = 256 << 10
+	fs.Var(&l.MaxLineSize, "distributor.max-line-size", "Maximum size of a log line (e.g. 256KB); 0 for no limit.")
 	fs.BoolVar(&l.MaxLineSizeTruncate, "distributor.max-line-size-truncate", false, "Truncate lines longer than max_line_size instead of rejecting them.")
 	fs.IntVar(&l.MaxStreamsPerUser, "ingester.max-streams-per-user", 0, "Maximum active streams per tenant per ingester; 0 for no limit.")
 	fs.IntVar(&l.MaxGlobalStreamsPerUser, "ingester.max-global-streams-per-user", 5000, "Maximum active streams per tenant across the cluster; 0 for no limit.")
-	fs.Float64Var(&l.PerStreamRateLimitMB, "ingester.per-stream-rate-limit-mb", 3, "Maximum ingestion rate of one stream in MB/s.")
+	l.PerStreamRateLimit = 3 << 20
+	fs.Var(&l.PerStreamRateLimit, "ingester.per-stream-rate-limit", "Maximum ingestion rate of one stream per second (e.g. 3MB).")
+	l.PerStreamRateLimitBurst = 15 << 20
+	fs.Var(&l.PerStreamRateLimitBurst, "ingester.per-stream-rate-limit-burst", "Maximum burst of one stream (e.g. 15MB).")
 	fs.BoolVar(&l.AllowStructuredMetadata, "validation.allow-structured-metadata", true, "Accept structured metadata.")
-	fs.IntVar(&l.MaxStructuredMetadataSize, "limits.max-structured-metadata-size", 64<<10, "Maximum size of an entry's structured metadata in bytes.")
+	l.MaxStructuredMetadataSize = 64 << 10
+	fs.Var(&l.MaxStructuredMetadataSize, "limits.max-structured-metadata-size", "Maximum size of an entry's structured metadata (e.g. 64KB).")
 	fs.IntVar(&l.MaxStructuredMetadataEntries, "limits.max-structured-metadata-entries-count", 128, "Maximum number of structured metadata entries per entry.")
 	fs.IntVar(&l.MaxEntriesLimitPerQuery, "validation.max-entries-limit", 5000, "Maximum number of log entries a query may return.")
 	fs.IntVar(&l.MaxQuerySeries, "querier.max-query-series", 500, "Maximum number of series a metric query may return.")
@@ -77,14 +84,11 @@ func (l *Limits) RegisterFlags(fs *flag.FlagSet) {
 // Validate checks that the limits make sense.
 func (l *Limits) Validate() error {
 	var errs []error
-	if l.IngestionRateMB < 0 || l.IngestionBurstSizeMB < 0 || l.PerStreamRateLimitMB < 0 {
+	if l.IngestionRateMB < 0 || l.IngestionBurstSizeMB < 0 {
 		errs = append(errs, errors.New("limits_config: ingestion rates must not be negative"))
 	}
 	if l.MaxLabelNameLength <= 0 || l.MaxLabelValueLength <= 0 || l.MaxLabelNamesPerSeries <= 0 {
 		errs = append(errs, errors.New("limits_config: label length and count limits must be positive"))
-	}
-	if l.MaxLineSize < 0 {
-		errs = append(errs, fmt.Errorf("limits_config.max_line_size: must not be negative, got %d", l.MaxLineSize))
 	}
 	if l.MaxEntriesLimitPerQuery < 0 {
 		errs = append(errs, fmt.Errorf("limits_config.max_entries_limit_per_query: must not be negative, got %d", l.MaxEntriesLimitPerQuery))

@@ -1,6 +1,9 @@
 package validation
 
-import "sync/atomic"
+import (
+	"sort"
+	"sync/atomic"
+)
 
 // Overrides answers "what are tenant X's limits": the defaults, replaced per tenant by the
 // runtime overrides when it has any. It is safe for concurrent use; SetTenantLimits swaps the
@@ -20,6 +23,17 @@ func NewOverrides(defaults Limits) *Overrides {
 // SetTenantLimits replaces every tenant's overrides.
 func (o *Overrides) SetTenantLimits(m map[string]*Limits) {
 	o.tenants.Store(&m)
+}
+
+// Tenants returns the tenants that have overrides, sorted.
+func (o *Overrides) Tenants() []string {
+	m := *o.tenants.Load()
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // Defaults returns the limits of tenants without overrides.

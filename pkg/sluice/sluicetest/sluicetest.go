@@ -31,6 +31,9 @@ func WithDir(dir string) Option {
 	return func(c *sluice.Config) { c.Common.PathPrefix = dir }
 }
 
+// WithConfig lets a test change any setting.
+func WithConfig(f func(*sluice.Config)) Option { return Option(f) }
+
 // WithAuth turns multi-tenancy on.
 func WithAuth() Option {
 	return func(c *sluice.Config) { c.AuthEnabled = true }
