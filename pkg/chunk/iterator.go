@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicelog/sluice/pkg/iter"
 	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/unsafestr"
 )
 
 // LineFilter reports whether an entry with this line should be returned. Iterators call it
@@ -366,7 +367,7 @@ func (it *Iterator) setEntry(c *cursor) bool {
 	v := c.cur
 	raw := c.dec.raw
 	it.entry.Timestamp = v.ts
-	it.entry.Line = unsafeString(raw[v.lineStart:v.lineEnd])
+	it.entry.Line = unsafestr.String(raw[v.lineStart:v.lineEnd])
 	if v.nmeta == 0 {
 		it.entry.StructuredMetadata = labels.EmptyLabels()
 		return true

@@ -3,7 +3,6 @@ package chunk
 import (
 	"fmt"
 	"strings"
-	"unsafe"
 )
 
 // Structured metadata is stored per entry as pairs of references into the chunk's symbol
@@ -68,16 +67,6 @@ func parseSymbols(raw []byte, count int) ([]string, error) {
 		return nil, fmt.Errorf("%d bytes after the last symbol", len(raw)-pos)
 	}
 	return names, nil
-}
-
-// unsafeString returns a string sharing b's memory. It is valid only while b is neither
-// modified nor reused; iterators use it for Entry.Line, which their docs say is valid until
-// the next call to Next.
-func unsafeString(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
 }
 
 // decodeSymbols checks and decompresses a symbol table section.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/sluicelog/sluice/pkg/index/internal/unsafestr"
+	"github.com/sluicelog/sluice/pkg/unsafestr"
 )
 
 // seriesRecord is the decoded value of the series bucket: a series' fingerprint, the time span of

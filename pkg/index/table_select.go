@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/sluicelog/sluice/pkg/index/internal/unsafestr"
+	"github.com/sluicelog/sluice/pkg/unsafestr"
 )
 
 // valueSet says which values of one label name to read postings for: either exactly the listed

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/logproto"
 	"github.com/sluicelog/sluice/pkg/logql/log"
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
+	"github.com/sluicelog/sluice/pkg/unsafestr"
 )
 
 // point is one extracted sample inside a window: a timestamp (Unix ns) and a value.
@@ -161,7 +161,7 @@ func pushdownGrouping(outer *syntax.VectorAggregation, inner *syntax.RangeAggreg
 
 // bytesOf views a string as bytes without copying; pipeline stages never write to the line
 // they are given, and the slice is not kept past the Process call.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+func bytesOf(s string) []byte { return unsafestr.Bytes(s) }
 
 // seriesFor returns the window series a sample with labels res belongs to, after the grouping,
 // creating it when new. Grouped series are found by a hash of the kept labels, computed

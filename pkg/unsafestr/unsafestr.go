@@ -21,3 +21,12 @@ func Bytes(s string) []byte {
 	}
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
+
+// SameData reports whether b and s start at the same memory, as when b came from Bytes(s) and
+// was passed through unchanged.
+func SameData(b []byte, s string) bool {
+	if len(b) == 0 || len(s) == 0 {
+		return len(b) == len(s)
+	}
+	return unsafe.SliceData(b) == unsafe.StringData(s)
+}

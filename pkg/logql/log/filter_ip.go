@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"unsafe"
+
+	"github.com/sluicelog/sluice/pkg/unsafestr"
 )
 
 // Errors of ip() patterns, with Loki's wording.
@@ -159,7 +160,7 @@ func (m *ipMatcher) matchLine(line []byte) bool {
 		if dots == 3 || colons >= 2 {
 			tok := line[i:j]
 			// netip copies what it keeps, so a view of the line is enough here.
-			if m.matchString(unsafe.String(unsafe.SliceData(tok), len(tok))) {
+			if m.matchString(unsafestr.String(tok)) {
 				return true
 			}
 			// "host:10.0.0.1" or "10.0.0.1:8080": retry the parts around a colon.
@@ -179,7 +180,7 @@ func (m *ipMatcher) matchColonParts(tok []byte) bool {
 			k++
 		}
 		part := tok[:k]
-		if len(part) > 0 && m.matchString(unsafe.String(unsafe.SliceData(part), len(part))) {
+		if len(part) > 0 && m.matchString(unsafestr.String(part)) {
 			return true
 		}
 		if k == len(tok) {

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/sluicelog/sluice/pkg/unsafestr"
 )
 
 // LabelFilterer is a label filter stage (`| level="error"`, `| status >= 500`, ...).
@@ -194,7 +194,7 @@ func (f *IPLabelFilter) Process(_ int64, line []byte, lbs *LabelsBuilder) ([]byt
 		return line, false
 	}
 	// As for lines, the value may hold the address among other text ("10.0.0.1:8080").
-	in := f.m.matchLine(unsafe.Slice(unsafe.StringData(s), len(s)))
+	in := f.m.matchLine(unsafestr.Bytes(s))
 	if f.t == LabelFilterNotEqual {
 		return line, !in
 	}

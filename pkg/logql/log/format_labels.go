@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"text/template"
-	"unsafe"
+
+	"github.com/sluicelog/sluice/pkg/unsafestr"
 )
 
 // LabelsFormatter is `| label_format dst=src, dst2="{{template}}"`. A rename moves src's value
@@ -71,7 +72,7 @@ func (f *LabelsFormatter) Process(ts int64, line []byte, lbs *LabelsBuilder) ([]
 		if !filled {
 			fillTemplateData(f.data, lbs)
 			f.st.ts = ts
-			f.st.line = unsafe.String(unsafe.SliceData(line), len(line)) // only read during Execute
+			f.st.line = unsafestr.String(line) // only read during Execute
 			filled = true
 		}
 		f.buf.Reset()

@@ -1,9 +1,8 @@
 package log
 
 import (
-	"unsafe"
-
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/sluicelog/sluice/pkg/unsafestr"
 )
 
 // NewPipeline returns the pipeline that runs stages in order. With no stages it is the noop
@@ -57,11 +56,11 @@ func (sp *streamPipeline) Process(ts int64, line []byte, sm labels.Labels) ([]by
 
 func (sp *streamPipeline) ProcessString(ts int64, line string, sm labels.Labels) (string, LabelsResult, bool) {
 	// Stages never write into the line they are given, so viewing the string as bytes is safe.
-	out, r, ok := sp.Process(ts, unsafe.Slice(unsafe.StringData(line), len(line)), sm)
+	out, r, ok := sp.Process(ts, unsafestr.Bytes(line), sm)
 	if !ok {
 		return "", nil, false
 	}
-	if len(out) == len(line) && (len(out) == 0 || unsafe.SliceData(out) == unsafe.StringData(line)) {
+	if len(out) == len(line) && unsafestr.SameData(out, line) {
 		return line, r, true
 	}
 	return string(out), r, true
