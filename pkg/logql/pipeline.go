@@ -267,3 +267,11 @@ func selectorMatchers(sel *syntax.LogSelector) ([]*labels.Matcher, error) {
 	}
 	return ms, nil
 }
+
+// NewPipeline builds the log pipeline of a log query's stages, for other readers of log lines
+// (live tails, delete requests) that must filter exactly as queries do. Errors are
+// *syntax.ParseError.
+func NewPipeline(sel *syntax.LogSelector) (log.Pipeline, error) { return buildPipeline(sel) }
+
+// NewLineFilter builds one line filter stage (op v1 or v2 ...) as a stand-alone Filterer.
+func NewLineFilter(lf *syntax.LineFilter) (log.Filterer, error) { return buildLineFilter(lf) }
