@@ -48,8 +48,8 @@ func prorate(ref *ChunkRef, from, through int64) (bytes, entries uint64) {
 	if ref.From >= from && ref.Through <= through {
 		return ref.UncompressedBytes, uint64(ref.Entries)
 	}
-	span := float64(ref.Through) - float64(ref.From) + 1
-	in := float64(min(through, ref.Through)) - float64(max(from, ref.From)) + 1
+	span := float64(ref.Through - ref.From + 1) // subtract first: float64 of a ns timestamp rounds
+	in := float64(min(through, ref.Through) - max(from, ref.From) + 1)
 	if in <= 0 {
 		return 0, 0
 	}

@@ -162,7 +162,7 @@ func (i *Ingester) flushChunk(ctx context.Context, j flushJob) error {
 	minT, maxT := j.sc.c.Bounds()
 	c := &storage.Chunk{
 		Tenant: j.tenant, Labels: j.s.labels, Data: j.sc.c.Bytes(),
-		From: minT, Through: maxT, Entries: j.sc.c.Entries(), UncompressedSize: j.sc.c.UncompressedSize(),
+		From: minT, Through: maxT, Entries: j.sc.c.Entries(), UncompressedSize: j.sc.bytes,
 	}
 	backoff := 100 * time.Millisecond
 	for {

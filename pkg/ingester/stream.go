@@ -39,7 +39,10 @@ type stream struct {
 
 // sealedChunk is a chunk that takes no more entries.
 type sealedChunk struct {
-	c       *chunk.Chunk
+	c *chunk.Chunk
+	// bytes is the size of the entries' lines and metadata, what Loki's index stats count;
+	// the chunk's own UncompressedSize also counts its encoding (timestamps, lengths).
+	bytes   int
 	flushed bool
 }
 
@@ -136,7 +139,7 @@ func (s *stream) seal() error {
 	if err != nil {
 		return fmt.Errorf("seal chunk of stream %s: %w", s.key, err)
 	}
-	s.closed = append(s.closed, &sealedChunk{c: c})
+	s.closed = append(s.closed, &sealedChunk{c: c, bytes: s.head.UncompressedSize()})
 	s.head = nil
 	return nil
 }
