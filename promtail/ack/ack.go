@@ -21,7 +21,12 @@ type Tracker struct {
 	items     []item
 	committed int64
 	read      int64
+	onCommit  func()
 }
+
+// OnCommit sets f to be called, outside the tracker's lock, each time Committed advances.
+// Set it before the first Add.
+func (t *Tracker) OnCommit(f func()) { t.onCommit = f }
 
 type item struct {
 	end       int64
@@ -74,10 +79,18 @@ func (t *Tracker) Skip(end int64) bool {
 	return true
 }
 
-// finish lowers the remaining count of lines first..last by n (all of it when n is 0).
+// finish lowers the remaining count of lines first..last by one (to zero with all).
 func (t *Tracker) finish(first, last uint64, all bool) {
+	if t.advance(first, last, all) && t.onCommit != nil {
+		t.onCommit()
+	}
+}
+
+// advance does finish's work under the lock and reports whether Committed moved.
+func (t *Tracker) advance(first, last uint64, all bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	before := t.committed
 	for s := first; s <= last; s++ {
 		if s < t.base {
 			continue // already popped: a bug in the caller, finished twice.
@@ -103,6 +116,7 @@ func (t *Tracker) finish(first, last uint64, all bool) {
 		t.items = t.items[:n]
 		t.head = 0
 	}
+	return t.committed != before
 }
 
 // Ack stands for one or more lines of one or more files. The zero Ack stands for nothing.

@@ -100,6 +100,13 @@ func New(cfg *config.Config, opts Options, log *slog.Logger) (*Agent, error) {
 			return nil, err
 		}
 		a.clients, a.sender, nClients = mc, mc, mc.Len()
+		// Persist acknowledged positions after every batch, so that a crash (SIGKILL, node
+		// reboot) re-sends at most the batches that were in flight.
+		mc.AfterBatch(func() {
+			if err := pos.Save(); err != nil {
+				log.Error("save positions", "err", err)
+			}
+		})
 	}
 	a.tail = tail.NewManager(tail.Config{PollInterval: cfg.Global.FileWatch.MinPollFrequency.D()}, pos, nClients, tail.NewMetrics(reg), log)
 	limits := targets.Limits{MaxLineSize: int(cfg.Limits.MaxLineSize), MaxLineSizeTruncate: cfg.Limits.MaxLineSizeTruncate}
@@ -189,9 +196,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer wg.Done()
 		a.tail.Run(readCtx)
 	}()
-	interval := time.Second
-	if p := a.cfg.Target.SyncPeriod.D(); p > 0 && p < interval {
-		interval = p
+	// Globs are re-expanded at the poll frequency rather than target_config.sync_period
+	// (promtail's 10s), so a new file is read within one poll.
+	interval := a.cfg.Global.FileWatch.MinPollFrequency.D()
+	if interval <= 0 {
+		interval = 250 * time.Millisecond
 	}
 	for _, s := range a.scrapes {
 		wg.Add(1)

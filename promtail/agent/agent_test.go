@@ -19,6 +19,8 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicelog/sluice/pkg/push"
 	"github.com/sluicelog/sluice/promtail/config"
 )
@@ -29,6 +31,7 @@ type receiver struct {
 	mu       sync.Mutex
 	lines    map[string][]string
 	fail     atomic.Bool
+	dead     bool // after crash: requests are refused and not recorded
 	requests atomic.Int64
 	failed   atomic.Int64
 }
@@ -50,6 +53,10 @@ func newReceiver(t testing.TB) *receiver {
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		if r.dead {
+			http.Error(w, "agent crashed", http.StatusServiceUnavailable)
+			return
+		}
 		for _, s := range pr.Streams {
 			m := filenameRe.FindStringSubmatch(s.Labels)
 			if m == nil {
@@ -69,6 +76,29 @@ func newReceiver(t testing.TB) *receiver {
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
+}
+
+// crash simulates a SIGKILL of the agent at this instant: it copies the positions file as it
+// is now, atomically with respect to recorded pushes, and records nothing afterwards.
+func (r *receiver) crash(t testing.TB, posFile string) (positions []byte, received map[string]int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, err := os.ReadFile(posFile)
+	if err != nil {
+		t.Fatalf("read positions at crash: %v", err)
+	}
+	r.dead = true
+	received = map[string]int{}
+	for k, v := range r.lines {
+		received[k] = len(v)
+	}
+	return b, received
+}
+
+func (r *receiver) revive() {
+	r.mu.Lock()
+	r.dead = false
+	r.mu.Unlock()
 }
 
 func (r *receiver) get(fn string) []string {
@@ -254,9 +284,9 @@ func TestOutage(t *testing.T) {
 	}
 }
 
-// TestCrashRestart stops the agent mid-stream and restores the positions file as it was at a
-// moment before (what a SIGKILL leaves), then restarts: nothing is lost, and what is sent
-// twice is only the lines after the saved position.
+// TestCrashRestart kills the agent mid-stream (the positions file is frozen as it was at that
+// instant and nothing is received afterwards), then starts a new one on the same positions
+// file: nothing is lost, and what is sent twice fits in the one batch that was in flight.
 func TestCrashRestart(t *testing.T) {
 	rcv := newReceiver(t)
 	dir := t.TempDir()
@@ -265,28 +295,31 @@ func TestCrashRestart(t *testing.T) {
 	posFile := filepath.Join(dir, "positions.yaml")
 	cfg := testConfig(t, rcv.srv.URL, logs, posFile)
 	p := filepath.Join(logs, "app.log")
+	cfg.Server.GracefulShutdown = config.Duration(100 * time.Millisecond)
 	stop := startAgent(t, cfg)
+	// Write while the agent runs and "crash" it in the middle of the stream.
 	var want []string
-	var snapshot []byte
-	for i := 0; i < 20; i++ {
-		want = append(want, appendLines(t, p, "y", i*100, i*100+100)...)
-		time.Sleep(10 * time.Millisecond)
-		if i == 12 {
-			b, err := os.ReadFile(posFile)
-			if err == nil {
-				snapshot = b
-			}
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		for i := 0; i < 60; i++ {
+			want = append(want, appendLines(t, p, "y", i*50, i*50+50)...)
+			time.Sleep(2 * time.Millisecond)
 		}
-	}
-	stop()
-	if snapshot == nil {
-		t.Fatal("no positions file was written while running")
-	}
+	}()
+	rcv.waitFor(t, p, 1000)
+	snapshot, received := rcv.crash(t, posFile)
+	stop() // what it does from now on is lost with the "killed" process
+	<-written
 	if err := os.WriteFile(posFile, snapshot, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := len(rcv.get(p))
-	want = append(want, appendLines(t, p, "y", 2000, 2500)...)
+	before := received[p]
+	rcv.mu.Lock()
+	rcv.lines[p] = rcv.lines[p][:before]
+	rcv.mu.Unlock()
+	rcv.revive()
+	want = append(want, appendLines(t, p, "y", 3000, 3500)...)
 	stop = startAgent(t, testConfig(t, rcv.srv.URL, logs, posFile))
 	defer stop()
 	deadline := time.Now().Add(20 * time.Second)
@@ -298,12 +331,9 @@ func TestCrashRestart(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	// got must be want[:k] + want[j:] with j <= k: a prefix, then a replay from a saved
-	// position that is not after where the first run stopped.
-	if before > len(want) {
-		t.Fatalf("first run sent %d lines, more than written", before)
-	}
-	equalLines(t, "first run", got[:before], want[:before])
+	// got must be want[:before] + want[j:] with j <= before: a prefix, then a replay from the
+	// saved position, which is not after what the server had.
+	equalLines(t, "before the crash", got[:before], want[:before])
 	rest := got[before:]
 	if len(rest) == 0 {
 		t.Fatal("second run sent nothing")
@@ -316,10 +346,17 @@ func TestCrashRestart(t *testing.T) {
 		}
 	}
 	if j < 0 || j > before {
-		t.Fatalf("second run started at %q (index %d), after the %d lines already sent: lines lost", rest[0], j, before)
+		t.Fatalf("second run started at %q (index %d), after the %d lines the server had: lines lost", rest[0], j, before)
 	}
-	equalLines(t, "second run", rest, want[j:])
-	t.Logf("replayed %d lines after the simulated crash", before-j)
+	equalLines(t, "after the restart", rest, want[j:])
+	var dupBytes int
+	for _, l := range want[j:before] {
+		dupBytes += len(l)
+	}
+	if dupBytes > cfg.Clients[0].BatchSize {
+		t.Fatalf("%d lines (%d bytes) sent twice, more than one %d-byte batch", before-j, dupBytes, cfg.Clients[0].BatchSize)
+	}
+	t.Logf("%d lines (%d bytes) sent twice after the crash", before-j, dupBytes)
 }
 
 // TestServerEndpoints checks /ready and /metrics on a real listener.
@@ -415,4 +452,87 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	equalLines(t, "long.log", rcv.waitFor(t, long, 2), []string{"0123456789", "h\u00e9llo w\u00f6"})
+}
+
+// TestBackPressure keeps the server down: the agent must stop reading instead of buffering
+// the whole file, then deliver everything once the server is back.
+func TestBackPressure(t *testing.T) {
+	rcv := newReceiver(t)
+	rcv.fail.Store(true)
+	dir := t.TempDir()
+	cfg := testConfig(t, rcv.srv.URL, dir, filepath.Join(dir, "positions.yaml"))
+	p := filepath.Join(dir, "big.log")
+	want := appendLines(t, p, "some moderately long line to fill the file quickly", 0, 40000)
+	fi, _ := os.Stat(p)
+	reg := prometheus.NewRegistry()
+	a, err := New(cfg, Options{Registry: reg}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	readBytes := func() float64 {
+		mfs, _ := reg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() == "promtail_read_bytes_total" {
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		return 0
+	}
+	time.Sleep(300 * time.Millisecond)
+	if rb := readBytes(); rb == 0 || rb > float64(fi.Size())/4 {
+		t.Fatalf("read %v of %d bytes while the server was down, want some but bounded", rb, fi.Size())
+	}
+	rcv.fail.Store(false)
+	equalLines(t, "big.log", rcv.waitFor(t, p, len(want)), want)
+}
+
+// TestDryRun prints entries instead of pushing them.
+func TestDryRun(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, "http://127.0.0.1:1", dir, filepath.Join(dir, "positions.yaml"))
+	p := filepath.Join(dir, "d.log")
+	appendLines(t, p, "dry", 0, 3)
+	var out syncBuffer
+	a, err := New(cfg, Options{DryRun: true, Stdout: &out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "dry line 2") {
+		if time.Now().After(deadline) {
+			t.Fatalf("dry run printed %q", out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `job="test"`) {
+		t.Errorf("dry run output lacks labels: %q", out.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

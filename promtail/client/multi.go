@@ -39,6 +39,13 @@ func NewMulti(cfgs []config.ClientConfig, m *Metrics, log *slog.Logger) (*Multi,
 	return mc, nil
 }
 
+// AfterBatch sets f on every client; see Client.AfterBatch.
+func (mc *Multi) AfterBatch(f func()) {
+	for _, c := range mc.clients {
+		c.AfterBatch(f)
+	}
+}
+
 // Len is the number of destinations.
 func (mc *Multi) Len() int { return len(mc.clients) }
 

@@ -57,6 +57,8 @@ func newStage(name string, n *yaml.Node, o Options) (factory, error) {
 		return shared(newTenant(n))
 	case "drop":
 		return shared(newDrop(n))
+	case "sampling":
+		return shared(newSampling(n))
 	case "decolorize":
 		return shared(decolorize{}, nil)
 	case "pack":

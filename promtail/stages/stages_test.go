@@ -300,6 +300,18 @@ func TestLimitDrop(t *testing.T) {
 	}
 }
 
+func TestSampling(t *testing.T) {
+	tr := ack.NewTracker(0, 1)
+	lines := make([]string, 2000)
+	for i := range lines {
+		lines[i] = "x"
+	}
+	out := feed(t, build(t, `[{sampling: {rate: 0.25}}]`, nil), tr, lines...)
+	if len(out) < 350 || len(out) > 650 || tr.Pending() != 0 {
+		t.Fatalf("kept %d of 2000 at rate 0.25 (%d pending)", len(out), tr.Pending())
+	}
+}
+
 func TestBuildErrors(t *testing.T) {
 	for _, y := range []string{
 		`[{nope: {}}]`,
@@ -312,6 +324,7 @@ func TestBuildErrors(t *testing.T) {
 		`[{metrics: {m: {type: Counter, config: {action: set}}}}]`,
 		`[{tenant: {}}]`,
 		`[{cri: {}, docker: {}}]`,
+		`[{sampling: {rate: 2}}]`,
 	} {
 		var nodes []yaml.Node
 		if err := yaml.Unmarshal([]byte(y), &nodes); err != nil {

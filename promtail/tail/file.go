@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,35 @@ type file struct {
 	lastTS  int64
 
 	readLines, readBytes prometheus.Counter // cached children of the per-path metrics
+
+	// posMu guards cur, old and their trackers against publish, which the clients call
+	// when an acknowledgement moves a tracker. The polling goroutine is the only writer and
+	// takes it only to write.
+	posMu sync.Mutex
+}
+
+// newTracker makes a tracker whose progress is published to the positions table at once.
+func (m *Manager) newTracker(fl *file, start int64) *ack.Tracker {
+	t := ack.NewTracker(start, m.clients)
+	t.OnCommit(func() { m.publish(fl) })
+	return t
+}
+
+// publish saves fl's position: the acknowledged offset of the oldest inode still holding
+// unacknowledged lines, else of the current one.
+func (m *Manager) publish(fl *file) {
+	fl.posMu.Lock()
+	defer fl.posMu.Unlock()
+	for _, r := range fl.old {
+		if r.eof && r.tracker.Pending() == 0 {
+			continue
+		}
+		m.pos.Put(fl.path, positions.Position{Offset: r.tracker.Committed(), Identity: r.ident})
+		return
+	}
+	if fl.cur != nil {
+		m.pos.Put(fl.path, positions.Position{Offset: fl.cur.tracker.Committed(), Identity: fl.cur.ident})
+	}
 }
 
 // errStalled is returned when a Sink stopped the read (shutdown).
@@ -71,7 +101,13 @@ func (m *Manager) poll(ctx context.Context, fl *file, buf []byte) (more bool, er
 			if _, err := m.read(ctx, fl, r, buf, true); err != nil {
 				return false, err
 			}
+			// A rotated inode does not grow any more: its last line is complete.
+			if err := m.flushPartial(ctx, fl, r); err != nil {
+				return false, err
+			}
+			fl.posMu.Lock()
 			r.eof = true
+			fl.posMu.Unlock()
 		}
 	}
 	if fl.cur == nil && !fl.removed {
@@ -122,9 +158,11 @@ func (m *Manager) open(fl *file) {
 	// down. Drain the old inode from the saved offset if it is still beside it.
 	if old := findIdentity(filepath.Dir(fl.path), pos.Identity); old != "" {
 		if f, err := os.Open(old); err == nil {
-			r := &reader{f: f, ident: pos.Identity, offset: pos.Offset, tracker: ack.NewTracker(pos.Offset, m.clients)}
+			r := &reader{f: f, ident: pos.Identity, offset: pos.Offset, tracker: m.newTracker(fl, pos.Offset)}
 			if _, err := f.Seek(pos.Offset, io.SeekStart); err == nil {
+				fl.posMu.Lock()
 				fl.old = append(fl.old, r)
+				fl.posMu.Unlock()
 			} else {
 				_ = f.Close()
 			}
@@ -165,7 +203,10 @@ func (m *Manager) openAt(fl *file, fi os.FileInfo, off int64) {
 		m.log.Warn("seek log file", "path", fl.path, "err", err)
 		return
 	}
-	fl.cur = &reader{f: f, ident: identity(fi), offset: off, tracker: ack.NewTracker(off, m.clients)}
+	r := &reader{f: f, ident: identity(fi), offset: off, tracker: m.newTracker(fl, off)}
+	fl.posMu.Lock()
+	fl.cur = r
+	fl.posMu.Unlock()
 	fl.gone = false
 	m.metrics.FilesActive.Inc()
 }
@@ -282,9 +323,11 @@ func (m *Manager) checkRotation(ctx context.Context, fl *file, buf []byte) {
 		if err := m.flushPartial(ctx, fl, r); err != nil {
 			return
 		}
+		fl.posMu.Lock()
 		r.eof = true
 		fl.old = append(fl.old, r)
 		fl.cur = nil
+		fl.posMu.Unlock()
 		m.metrics.FilesActive.Dec()
 		if err == nil {
 			m.openAt(fl, fi, 0)
@@ -303,8 +346,10 @@ func (m *Manager) checkRotation(ctx context.Context, fl *file, buf []byte) {
 			// the new size are lost (the copy holds them); everything after is new.
 			m.log.Info("file truncated, reading from the start", "path", fl.path, "offset", r.offset, "size", fi.Size())
 			old := &reader{ident: r.ident, tracker: r.tracker, eof: true, offset: r.offset}
+			fl.posMu.Lock()
 			fl.old = append(fl.old, old)
-			r.tracker = ack.NewTracker(0, m.clients)
+			r.tracker = m.newTracker(fl, 0)
+			fl.posMu.Unlock()
 			r.partial = r.partial[:0]
 			r.offset = 0
 			if _, err := r.f.Seek(0, io.SeekStart); err != nil {
@@ -317,6 +362,8 @@ func (m *Manager) checkRotation(ctx context.Context, fl *file, buf []byte) {
 
 // commit saves the acknowledged position of fl and retires acknowledged old inodes.
 func (m *Manager) commit(fl *file) {
+	fl.posMu.Lock()
+	defer fl.posMu.Unlock()
 	keep := fl.old[:0]
 	for _, r := range fl.old {
 		if r.eof && r.tracker.Pending() == 0 {
@@ -355,6 +402,8 @@ func (fl *file) finished() bool {
 
 // close releases every descriptor of fl.
 func (m *Manager) close(fl *file) {
+	fl.posMu.Lock()
+	defer fl.posMu.Unlock()
 	if fl.cur != nil {
 		_ = fl.cur.f.Close()
 		fl.cur = nil

@@ -30,6 +30,7 @@ type Manager struct {
 	metrics *Metrics
 
 	mu      sync.Mutex
+	known   map[string]bool // paths added and not retired nor removed
 	adds    map[string]func() Sink
 	removes map[string]bool
 	wake    chan struct{}
@@ -56,7 +57,7 @@ func NewManager(cfg Config, pos *positions.Positions, clients int, m *Metrics, l
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Manager{cfg: cfg, log: log, pos: pos, clients: clients, metrics: m,
-		adds: map[string]func() Sink{}, removes: map[string]bool{}, files: map[string]*file{}, wake: make(chan struct{}, 1)}
+		known: map[string]bool{}, adds: map[string]func() Sink{}, removes: map[string]bool{}, files: map[string]*file{}, wake: make(chan struct{}, 1)}
 }
 
 // Add makes sure path is watched; newSink is called only when it was not. Callers may Add
@@ -64,6 +65,11 @@ func NewManager(cfg Config, pos *positions.Positions, clients int, m *Metrics, l
 // picked up again.
 func (m *Manager) Add(path string, newSink func() Sink) {
 	m.mu.Lock()
+	if m.known[path] {
+		m.mu.Unlock()
+		return
+	}
+	m.known[path] = true
 	delete(m.removes, path)
 	m.adds[path] = newSink
 	m.mu.Unlock()
@@ -78,6 +84,7 @@ func (m *Manager) Add(path string, newSink func() Sink) {
 func (m *Manager) Remove(path string) {
 	m.mu.Lock()
 	delete(m.adds, path)
+	delete(m.known, path)
 	m.removes[path] = true
 	m.mu.Unlock()
 }
@@ -160,6 +167,11 @@ func (m *Manager) round(ctx context.Context, buf [][]byte) bool {
 			m.commit(fl)
 			m.close(fl)
 			delete(m.files, path)
+			m.mu.Lock()
+			if _, readded := m.adds[path]; !readded {
+				delete(m.known, path)
+			}
+			m.mu.Unlock()
 		}
 	}
 	return more.Load() && ctx.Err() == nil

@@ -147,7 +147,9 @@ func (s *Scrape) Targets() []Target {
 	return out
 }
 
-// Run re-expands the globs every interval (and at once after Update) until ctx ends.
+// Run re-expands the globs every interval (and at once after Update) until ctx ends. The
+// interval is short (the poll frequency) so new files are picked up at once; a directory
+// cache keeps a round to one listing per directory.
 func (s *Scrape) Run(ctx context.Context, interval time.Duration) {
 	for {
 		s.sync()
@@ -162,8 +164,9 @@ func (s *Scrape) Run(ctx context.Context, interval time.Duration) {
 
 func (s *Scrape) sync() {
 	now := map[string]bool{}
+	dc := newDirCache()
 	for _, t := range s.Targets() {
-		matches, err := doublestar.FilepathGlob(t.Path, doublestar.WithFilesOnly())
+		matches, err := s.glob(dc, t.Path)
 		if err != nil {
 			s.log.Warn("bad __path__ glob", "path", t.Path, "err", err)
 			continue
@@ -181,9 +184,10 @@ func (s *Scrape) sync() {
 				continue
 			}
 			now[p] = true
-			ls := t.Labels.Clone()
-			ls[FilenameLabel] = model.LabelValue(p)
+			base := t.Labels
 			s.tail.Add(p, func() tail.Sink {
+				ls := base.Clone()
+				ls[FilenameLabel] = model.LabelValue(p)
 				var pl *stages.Pipeline
 				if s.tmpl != nil {
 					pl = s.tmpl.New()
@@ -212,4 +216,24 @@ func Hostname() string {
 	}
 	h, _ := os.Hostname()
 	return h
+}
+
+// glob expands an absolute pattern through the per-sync directory cache (relative patterns
+// go to the filesystem directly).
+func (s *Scrape) glob(dc *dirCache, pattern string) ([]string, error) {
+	rel, ok := relative(pattern)
+	if !ok {
+		return doublestar.FilepathGlob(pattern, doublestar.WithFilesOnly())
+	}
+	if !doublestar.ValidatePattern(rel) {
+		return nil, fmt.Errorf("invalid glob %q", pattern)
+	}
+	ms, err := doublestar.Glob(dc, rel, doublestar.WithFilesOnly())
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range ms {
+		ms[i] = "/" + m
+	}
+	return ms, nil
 }
