@@ -34,9 +34,19 @@ lint:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-# Go benchmarks of the hot paths (each package's Benchmark functions).
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+# `make bench` runs both benchmarks: the Go benchmarks of the hot paths (bench-go, short
+# -benchtime so the lot takes a few minutes on 2 cores) and the storage-engine benchmark
+# (bench-storage: scripts/bench/run.sh, a real server under the loadgen workload; LINES=,
+# PROFILE=1 and the other settings are described at the top of the script).
+BENCHTIME ?= 200ms
+.PHONY: bench-go bench-storage
+bench: bench-go bench-storage
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+bench-storage:
+	GO=$(GO) bash ./scripts/bench/run.sh
 
 # Run each fuzz target briefly.
 FUZZTIME ?= 10s
