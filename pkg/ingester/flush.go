@@ -74,9 +74,13 @@ func (i *Ingester) Stop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Flush seals and flushes every chunk now (Loki's POST /flush).
+// Flush seals and flushes every chunk now (Loki's POST /flush), then checkpoints the WAL so
+// the segments holding what was flushed are deleted.
 func (i *Ingester) Flush(ctx context.Context) error {
-	return i.flush(ctx, true)
+	if err := i.flush(ctx, true); err != nil {
+		return err
+	}
+	return i.Checkpoint(ctx)
 }
 
 type flushJob struct {

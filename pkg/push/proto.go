@@ -39,6 +39,12 @@ func malformed(format string, args ...any) error {
 // UnmarshalProto decodes an uncompressed protobuf logproto.PushRequest from b into req,
 // appending to req.Streams. The strings of req alias b: b must not be modified afterwards.
 func UnmarshalProto(b []byte, req *logproto.PushRequest) error {
+	return unmarshalProto(b, req, false)
+}
+
+// unmarshalProto decodes b into req; with reuse, the Entries slices left in req.Streams beyond
+// its length (by Body.Release) are reused instead of allocated.
+func unmarshalProto(b []byte, req *logproto.PushRequest, reuse bool) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -52,6 +58,9 @@ func UnmarshalProto(b []byte, req *logproto.PushRequest) error {
 			}
 			b = b[n:]
 			var s logproto.Stream
+			if n := len(req.Streams); reuse && n < cap(req.Streams) {
+				s.Entries = req.Streams[:n+1][n].Entries[:0]
+			}
 			if err := unmarshalStream(msg, &s); err != nil {
 				return err
 			}
@@ -68,8 +77,8 @@ func UnmarshalProto(b []byte, req *logproto.PushRequest) error {
 }
 
 func unmarshalStream(b []byte, s *logproto.Stream) error {
-	// Count entries first so the slice is allocated once.
-	if n := countField(b, fieldStreamEntries); n > 0 {
+	// Count entries first so the slice is allocated once (or reused when it is big enough).
+	if n := countField(b, fieldStreamEntries); n > cap(s.Entries) {
 		s.Entries = make([]logproto.Entry, 0, n)
 	}
 	for len(b) > 0 {

@@ -192,12 +192,47 @@ func BenchmarkDecodeProto(b *testing.B) {
 	raw, _ := snappy.Decode(nil, body)
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
+	rd := bytes.NewReader(body)
+	r, _ := http.NewRequest(http.MethodPost, "/", rd)
+	r.Header.Set("Content-Type", push.ContentTypeProto)
 	for b.Loop() {
-		r, _ := http.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
-		r.Header.Set("Content-Type", push.ContentTypeProto)
-		if _, err := push.DecodeRequest(r, 100<<20); err != nil {
+		rd.Reset(body)
+		d, err := push.Decode(r, 100<<20)
+		if err != nil {
 			b.Fatal(err)
 		}
+		d.Release()
+	}
+}
+
+// TestDecodePooled checks that pooled bodies decode correctly when reused, and that decoding a
+// request like the previous one allocates nothing.
+func TestDecodePooled(t *testing.T) {
+	want := sampleRequest()
+	body := push.Encode(want)
+	rd := bytes.NewReader(body)
+	r, _ := http.NewRequest(http.MethodPost, "/", rd)
+	r.Header.Set("Content-Type", push.ContentTypeProto)
+	for i := 0; i < 3; i++ {
+		rd.Reset(body)
+		d, err := push.Decode(r, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalRequests(t, &d.Request, want)
+		d.Release()
+	}
+	plain := push.Encode(&logproto.PushRequest{Streams: []logproto.Stream{{Labels: `{a="b"}`, Entries: []logproto.Entry{{Timestamp: 1, Line: "x"}, {Timestamp: 2, Line: "y"}}}}})
+	allocs := testing.AllocsPerRun(100, func() {
+		rd.Reset(plain)
+		d, err := push.Decode(r, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Release()
+	})
+	if allocs > 0 {
+		t.Errorf("Decode of a reused body allocates %.1f times, want 0", allocs)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/snappy"
 
@@ -29,14 +31,69 @@ const (
 
 // DecodeRequest reads and decodes a push request body as its Content-Type and Content-Encoding
 // say. Bodies (and their decompressed forms) larger than maxBytes are refused with ErrTooLarge.
+// The request owns its memory; servers that decode many requests use Decode, which pools it.
 func DecodeRequest(r *http.Request, maxBytes int64) (*logproto.PushRequest, error) {
+	b := &Body{}
+	if err := b.decode(r, maxBytes); err != nil {
+		return nil, err
+	}
+	return &b.Request, nil
+}
+
+// Body is a decoded push request whose buffers come from a pool: the strings of Request point
+// into them. Release hands them back; the Request must not be used after that.
+type Body struct {
+	Request logproto.PushRequest
+	raw     bytes.Buffer // the body as read (decompressed from gzip or deflate)
+	decoded []byte       // the snappy-decoded protobuf, aliased by Request's strings
+	limited io.LimitedReader
+}
+
+// largest buffers kept in the pool; rarer, larger pushes allocate.
+const maxPooled = 8 << 20
+
+var bodies = sync.Pool{New: func() any { return new(Body) }}
+
+// Decode is DecodeRequest with pooled memory: call Release on the result once every string
+// of its Request is no longer needed (after the push has been stored).
+func Decode(r *http.Request, maxBytes int64) (*Body, error) {
+	b := bodies.Get().(*Body)
+	if err := b.decode(r, maxBytes); err != nil {
+		b.Release()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Release returns the body's memory to the pool.
+func (b *Body) Release() {
+	if b.raw.Cap() > maxPooled || cap(b.decoded) > maxPooled {
+		return
+	}
+	// Keep the slices' capacity, drop what they point at.
+	for i := range b.Request.Streams {
+		s := &b.Request.Streams[i]
+		clear(s.Entries)
+		s.Entries = s.Entries[:0]
+		s.Labels = ""
+	}
+	b.Request.Streams = b.Request.Streams[:0]
+	b.raw.Reset()
+	b.decoded = b.decoded[:0]
+	bodies.Put(b)
+}
+
+func (b *Body) decode(r *http.Request, maxBytes int64) error {
 	contentType := ContentTypeProto
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil {
-			return nil, fmt.Errorf("%w: content type %q", ErrUnsupported, ct)
+		contentType = ct
+		if strings.ContainsAny(ct, "; ") || strings.ToLower(ct) != ct {
+			mt, _, err := mime.ParseMediaType(ct)
+			if err != nil {
+				return fmt.Errorf("%w: content type %q", ErrUnsupported, ct)
+			}
+			contentType = mt
 		}
-		contentType = mt
 	}
 	var body io.Reader = r.Body
 	switch enc := r.Header.Get("Content-Encoding"); enc {
@@ -44,7 +101,7 @@ func DecodeRequest(r *http.Request, maxBytes int64) (*logproto.PushRequest, erro
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(r.Body)
 		if err != nil {
-			return nil, malformed("gzip: %v", err)
+			return malformed("gzip: %v", err)
 		}
 		defer zr.Close()
 		body = zr
@@ -53,56 +110,60 @@ func DecodeRequest(r *http.Request, maxBytes int64) (*logproto.PushRequest, erro
 		defer zr.Close()
 		body = zr
 	default:
-		return nil, fmt.Errorf("%w: content encoding %q", ErrUnsupported, enc)
+		return fmt.Errorf("%w: content encoding %q", ErrUnsupported, enc)
 	}
-	raw, err := readLimited(body, maxBytes)
+	if r.ContentLength > 0 && r.ContentLength <= maxBytes && r.Header.Get("Content-Encoding") == "" {
+		b.raw.Grow(int(r.ContentLength))
+	}
+	b.limited = io.LimitedReader{R: body, N: maxBytes + 1}
+	err := readLimited(&b.raw, &b.limited, maxBytes)
+	b.limited.R = nil
 	if err != nil {
-		return nil, err
+		return err
 	}
-	req := &logproto.PushRequest{}
 	switch contentType {
 	case ContentTypeJSON:
-		err = UnmarshalJSON(raw, req)
+		return UnmarshalJSON(b.raw.Bytes(), &b.Request)
 	case ContentTypeProto, "application/octet-stream", "application/protobuf":
-		err = decodeSnappyProto(raw, maxBytes, req)
-	default:
-		return nil, fmt.Errorf("%w: content type %q (want %s or %s)", ErrUnsupported, contentType, ContentTypeProto, ContentTypeJSON)
+		return b.decodeSnappyProto(maxBytes)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return req, nil
+	return fmt.Errorf("%w: content type %q (want %s or %s)", ErrUnsupported, contentType, ContentTypeProto, ContentTypeJSON)
 }
 
-func readLimited(r io.Reader, maxBytes int64) ([]byte, error) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(r, maxBytes+1))
+// readLimited reads r, which must stop after maxBytes+1 bytes, into buf.
+func readLimited(buf *bytes.Buffer, r io.Reader, maxBytes int64) error {
+	n, err := buf.ReadFrom(r)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, maxBytes)
+			return fmt.Errorf("%w: over %d bytes", ErrTooLarge, maxBytes)
 		}
-		return nil, malformed("read body: %v", err)
+		return malformed("read body: %v", err)
 	}
 	if n > maxBytes {
-		return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, maxBytes)
+		return fmt.Errorf("%w: over %d bytes", ErrTooLarge, maxBytes)
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
-func decodeSnappyProto(b []byte, maxBytes int64, req *logproto.PushRequest) error {
-	n, err := snappy.DecodedLen(b)
+func (b *Body) decodeSnappyProto(maxBytes int64) error {
+	src := b.raw.Bytes()
+	n, err := snappy.DecodedLen(src)
 	if err != nil {
 		return malformed("snappy: %v", err)
 	}
 	if int64(n) > maxBytes {
 		return fmt.Errorf("%w: decompressed size %d over %d bytes", ErrTooLarge, n, maxBytes)
 	}
-	raw, err := snappy.Decode(make([]byte, n), b)
+	if cap(b.decoded) < n {
+		b.decoded = make([]byte, n)
+	}
+	raw, err := snappy.Decode(b.decoded[:n], src)
 	if err != nil {
 		return malformed("snappy: %v", err)
 	}
-	return UnmarshalProto(raw, req)
+	b.decoded = raw
+	return unmarshalProto(raw, &b.Request, true)
 }
 
 // Encode returns the body of a push request as promtail sends it: snappy-compressed protobuf,
