@@ -272,8 +272,17 @@ func (i *Ingester) SelectLogs(ctx context.Context, tenant string, p logql.Select
 	var its []iter.EntryIterator
 	for _, s := range inst.streamsMatching(p.Matchers) {
 		s.mu.Lock()
-		its = append(its, s.iterators(p.Start, p.End, p.Direction, p.LineFilter)...)
+		sits := s.iterators(p.Start, p.End, p.Direction, p.LineFilter)
 		s.mu.Unlock()
+		// One stream's chunks may overlap and, after a WAL replay, repeat entries; different
+		// streams never share an entry, so only the per-stream merge drops duplicates.
+		switch len(sits) {
+		case 0:
+		case 1:
+			its = append(its, sits[0])
+		default:
+			its = append(its, iter.MergeDedupe(sits, p.Direction))
+		}
 	}
 	return iter.Merge(its, p.Direction), nil
 }

@@ -1,97 +1,128 @@
 package iter
 
 import (
-	"container/heap"
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
-
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/sluicelog/sluice/pkg/logproto"
 )
 
 // Merge returns an iterator over the entries of its, in dir order by timestamp, ties broken by
-// stream labels; an entry equal to the previous one of the same stream (same timestamp and line)
-// is skipped, so replicas and data both in an ingester and in the store come out once. Each of
-// its must itself be in dir order. Merge owns its and closes them.
+// stream labels. Each of its must itself be in dir order. Merge owns its and closes them.
+// It does not drop duplicates: use it where its cannot hold the same entry twice (different
+// streams); MergeDedupe is for sources that may overlap.
 func Merge(its []EntryIterator, dir logproto.Direction) EntryIterator {
 	switch len(its) {
 	case 0:
 		return empty{}
 	case 1:
-		return &dedupe{EntryIterator: its[0]}
+		return its[0]
 	}
-	m := &merge{dir: dir, pending: its}
-	return &dedupe{EntryIterator: m}
+	return &merge{dir: dir, pending: its}
 }
 
+// MergeDedupe is Merge that also skips an entry equal to one already returned for the same
+// stream at the same timestamp (same line), so replicas, or data both in an ingester and in
+// the store, come out once.
+func MergeDedupe(its []EntryIterator, dir logproto.Direction) EntryIterator {
+	if len(its) == 0 {
+		return empty{}
+	}
+	return &dedupe{EntryIterator: Merge(its, dir)}
+}
+
+// merge is a binary heap of iterators keyed by their current timestamp. The timestamp is
+// cached beside each iterator, so ordering costs no interface calls: the heap is the hot loop
+// of every query over many streams.
 type merge struct {
 	dir     logproto.Direction
 	pending []EntryIterator // not yet primed into the heap
-	h       []EntryIterator
-	cur     EntryIterator
+	h       []item
+	started bool
 	err     error
 	all     []EntryIterator
 }
 
-func (m *merge) Len() int { return len(m.h) }
-func (m *merge) Less(i, j int) bool {
-	a, b := m.h[i].At().Timestamp, m.h[j].At().Timestamp
-	if a != b {
-		if m.dir == logproto.Forward {
-			return a < b
-		}
-		return a > b
-	}
-	return labels.Compare(m.h[i].Labels(), m.h[j].Labels()) < 0
+type item struct {
+	ts int64
+	it EntryIterator
 }
-func (m *merge) Swap(i, j int) { m.h[i], m.h[j] = m.h[j], m.h[i] }
-func (m *merge) Push(x any)    { m.h = append(m.h, x.(EntryIterator)) }
-func (m *merge) Pop() any {
-	x := m.h[len(m.h)-1]
-	m.h = m.h[:len(m.h)-1]
-	return x
+
+func (m *merge) less(a, b *item) bool {
+	if a.ts != b.ts {
+		if m.dir == logproto.Forward {
+			return a.ts < b.ts
+		}
+		return a.ts > b.ts
+	}
+	return labels.Compare(a.it.Labels(), b.it.Labels()) < 0
+}
+
+func (m *merge) down(i int) {
+	n := len(m.h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		c := l
+		if r := l + 1; r < n && m.less(&m.h[r], &m.h[l]) {
+			c = r
+		}
+		if !m.less(&m.h[c], &m.h[i]) {
+			return
+		}
+		m.h[i], m.h[c] = m.h[c], m.h[i]
+		i = c
+	}
 }
 
 func (m *merge) Next() bool {
 	if m.err != nil {
 		return false
 	}
-	if m.pending != nil {
+	if !m.started {
+		m.started = true
+		m.all = m.pending
 		for _, it := range m.pending {
-			m.all = append(m.all, it)
 			if it.Next() {
-				m.h = append(m.h, it)
+				m.h = append(m.h, item{it.At().Timestamp, it})
 			} else if err := it.Err(); err != nil {
 				m.err = err
 				return false
 			}
 		}
 		m.pending = nil
-		heap.Init(m)
-	} else if m.cur != nil {
-		if m.cur.Next() {
-			heap.Fix(m, 0)
-		} else {
-			if err := m.cur.Err(); err != nil {
-				m.err = err
-				return false
-			}
-			heap.Pop(m)
+		for i := len(m.h)/2 - 1; i >= 0; i-- {
+			m.down(i)
 		}
+		return len(m.h) > 0
 	}
 	if len(m.h) == 0 {
-		m.cur = nil
 		return false
 	}
-	m.cur = m.h[0]
-	return true
+	top := &m.h[0]
+	if top.it.Next() {
+		top.ts = top.it.At().Timestamp
+	} else {
+		if err := top.it.Err(); err != nil {
+			m.err = err
+			return false
+		}
+		last := len(m.h) - 1
+		m.h[0] = m.h[last]
+		m.h[last] = item{}
+		m.h = m.h[:last]
+	}
+	m.down(0)
+	return len(m.h) > 0
 }
 
-func (m *merge) At() logproto.Entry    { return m.cur.At() }
-func (m *merge) Labels() labels.Labels { return m.cur.Labels() }
-func (m *merge) StreamHash() uint64    { return m.cur.StreamHash() }
+func (m *merge) At() logproto.Entry    { return m.h[0].it.At() }
+func (m *merge) Labels() labels.Labels { return m.h[0].it.Labels() }
+func (m *merge) StreamHash() uint64    { return m.h[0].it.StreamHash() }
 func (m *merge) Err() error            { return m.err }
 func (m *merge) Close() error {
 	var first error

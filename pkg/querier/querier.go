@@ -45,7 +45,8 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 		fromStore.Close()
 		return nil, err
 	}
-	return iter.Merge([]iter.EntryIterator{fromIngester, fromStore}, p.Direction), nil
+	// A chunk just flushed is in both until the ingester drops it.
+	return iter.MergeDedupe([]iter.EntryIterator{fromIngester, fromStore}, p.Direction), nil
 }
 
 // Series returns the label sets of the streams with entries in [from, through) matching ms,
