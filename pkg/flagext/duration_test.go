@@ -63,3 +63,16 @@ func TestByteSize(t *testing.T) {
 		t.Errorf("String does not round-trip: %v %v", back, err)
 	}
 }
+
+func TestSecretHidden(t *testing.T) {
+	var c struct {
+		Key Secret `yaml:"key"`
+	}
+	if err := yaml.Unmarshal([]byte("key: hunter2"), &c); err != nil || c.Key.Value() != "hunter2" {
+		t.Fatalf("unmarshal = %q, %v", c.Key.Value(), err)
+	}
+	out, _ := yaml.Marshal(c)
+	if string(out) != "key: '********'\n" {
+		t.Fatalf("marshal = %q, want the value hidden", out)
+	}
+}

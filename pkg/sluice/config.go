@@ -12,9 +12,14 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sluicelog/sluice/pkg/compactor"
 	"github.com/sluicelog/sluice/pkg/flagext"
 	"github.com/sluicelog/sluice/pkg/ingester"
+	"github.com/sluicelog/sluice/pkg/querier/queryrange"
 	"github.com/sluicelog/sluice/pkg/runtimeconfig"
+	"github.com/sluicelog/sluice/pkg/storage"
+	"github.com/sluicelog/sluice/pkg/storage/s3"
+	"github.com/sluicelog/sluice/pkg/storage/shipper"
 	"github.com/sluicelog/sluice/pkg/validation"
 )
 
@@ -28,8 +33,11 @@ type Config struct {
 	Distributor   DistributorConfig    `yaml:"distributor"`
 	Ingester      ingester.Config      `yaml:"ingester"`
 	StorageConfig StorageConfig        `yaml:"storage_config"`
+	ChunkStore    ChunkStoreConfig     `yaml:"chunk_store_config"`
 	Limits        validation.Limits    `yaml:"limits_config"`
 	RuntimeConfig runtimeconfig.Config `yaml:"runtime_config"`
+	QueryRange    queryrange.Config    `yaml:"query_range"`
+	Compactor     compactor.Config     `yaml:"compactor"`
 }
 
 // ServerConfig is the HTTP server's configuration.
@@ -47,6 +55,26 @@ type ServerConfig struct {
 type CommonConfig struct {
 	// PathPrefix is the data directory: chunks, index and WAL live below it by default.
 	PathPrefix string `yaml:"path_prefix"`
+	// Storage is the object store every component shares unless storage_config says otherwise.
+	Storage CommonStorageConfig `yaml:"storage"`
+}
+
+// CommonStorageConfig is Loki's common.storage block: the object store storage_config falls
+// back to.
+type CommonStorageConfig struct {
+	S3         s3.Config              `yaml:"s3"`
+	Filesystem CommonFilesystemConfig `yaml:"filesystem"`
+}
+
+// CommonFilesystemConfig is common.storage.filesystem.
+type CommonFilesystemConfig struct {
+	ChunksDirectory string `yaml:"chunks_directory"`
+	RulesDirectory  string `yaml:"rules_directory"`
+}
+
+// ChunkStoreConfig is Loki's chunk_store_config block.
+type ChunkStoreConfig struct {
+	ChunkCacheConfig storage.CacheConfig `yaml:"chunk_cache_config"`
 }
 
 // DistributorConfig configures the write path's front door.
@@ -56,8 +84,13 @@ type DistributorConfig struct {
 
 // StorageConfig says where chunks and the index live.
 type StorageConfig struct {
-	Filesystem FilesystemConfig `yaml:"filesystem"`
-	BoltDB     BoltDBConfig     `yaml:"boltdb_shipper"`
+	// ObjectStore picks the object store of chunks and shipped index tables: "filesystem",
+	// "s3" (or "aws", as Loki spells it), or "" to use S3 when a bucket is configured (here or in
+	// common.storage.s3) and the filesystem otherwise.
+	ObjectStore string           `yaml:"object_store"`
+	AWS         s3.Config        `yaml:"aws"`
+	Filesystem  FilesystemConfig `yaml:"filesystem"`
+	BoltDB      BoltDBConfig     `yaml:"boltdb_shipper"`
 }
 
 // FilesystemConfig is the filesystem object store.
@@ -65,9 +98,34 @@ type FilesystemConfig struct {
 	Directory string `yaml:"directory"`
 }
 
-// BoltDBConfig is the index's local directory.
+// BoltDBConfig is the index's local directory and, with an S3 object store, how its tables are
+// shipped (Loki's boltdb_shipper block).
 type BoltDBConfig struct {
 	ActiveIndexDirectory string `yaml:"active_index_directory"`
+	shipper.Config       `yaml:",inline"`
+}
+
+// RegisterFlags registers the storage flags with Loki's names.
+func (c *StorageConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.ObjectStore, "store.object-store", "", "Object store of chunks and index: filesystem or s3; empty picks s3 when a bucket is configured, else filesystem.")
+	fs.StringVar(&c.Filesystem.Directory, "local.chunk-directory", "", "Directory of the filesystem object store (default common.storage.filesystem.chunks_directory, else <path_prefix>/chunks).")
+	fs.StringVar(&c.BoltDB.ActiveIndexDirectory, "boltdb.shipper.active-index-directory", "", "Directory of the index tables (default <path_prefix>/index).")
+	c.BoltDB.Config.RegisterFlags(fs)
+	c.AWS.RegisterFlags(fs)
+}
+
+// Validate checks the storage settings.
+func (c *StorageConfig) Validate() error {
+	var errs []error
+	switch c.ObjectStore {
+	case "", "filesystem", "s3", "aws":
+	default:
+		errs = append(errs, fmt.Errorf("storage_config.object_store: %q is not one of filesystem, s3, aws", c.ObjectStore))
+	}
+	if err := c.BoltDB.Config.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // RegisterFlags registers every setting's flag with its default.
@@ -87,20 +145,33 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.Server.HTTPServerIdleTimeout, "server.http-idle-timeout", "Idle timeout of HTTP connections.")
 	fs.StringVar(&c.Common.PathPrefix, "common.path-prefix", "./data", "Data directory: chunks, index and WAL live below it unless set apart.")
 	fs.IntVar(&c.Distributor.MaxRecvMsgSize, "distributor.max-recv-msg-size", 100<<20, "Largest push body accepted, compressed or not, in bytes.")
-	fs.StringVar(&c.StorageConfig.Filesystem.Directory, "local.chunk-directory", "", "Directory of the filesystem object store (default <path_prefix>/chunks).")
-	fs.StringVar(&c.StorageConfig.BoltDB.ActiveIndexDirectory, "boltdb.shipper.active-index-directory", "", "Directory of the index tables (default <path_prefix>/index).")
+	c.StorageConfig.RegisterFlags(fs)
+	// common.storage.s3 has no flags (the -s3.* ones set storage_config.aws), only defaults.
+	c.Common.Storage.S3.RegisterFlags(flag.NewFlagSet("common.storage.s3", flag.ContinueOnError))
+	c.ChunkStore.ChunkCacheConfig.RegisterFlags(fs)
 	c.Ingester.RegisterFlags(fs)
 	c.Limits.RegisterFlags(fs)
 	c.RuntimeConfig.RegisterFlags(fs)
+	c.QueryRange.RegisterFlags(fs)
+	c.Compactor.RegisterFlags(fs)
 }
 
 // ApplyDefaults fills directories derived from the path prefix that are not set.
 func (c *Config) ApplyDefaults() {
 	if c.StorageConfig.Filesystem.Directory == "" {
+		c.StorageConfig.Filesystem.Directory = c.Common.Storage.Filesystem.ChunksDirectory
+	}
+	if c.StorageConfig.Filesystem.Directory == "" {
 		c.StorageConfig.Filesystem.Directory = filepath.Join(c.Common.PathPrefix, "chunks")
+	}
+	if c.StorageConfig.BoltDB.CacheLocation == "" {
+		c.StorageConfig.BoltDB.CacheLocation = filepath.Join(c.Common.PathPrefix, "index_cache")
 	}
 	if c.StorageConfig.BoltDB.ActiveIndexDirectory == "" {
 		c.StorageConfig.BoltDB.ActiveIndexDirectory = filepath.Join(c.Common.PathPrefix, "index")
+	}
+	if c.Compactor.WorkingDirectory == "" {
+		c.Compactor.WorkingDirectory = filepath.Join(c.Common.PathPrefix, "compactor")
 	}
 	if c.Ingester.WAL.Dir == "" {
 		c.Ingester.WAL.Dir = filepath.Join(c.Common.PathPrefix, "wal")
@@ -127,6 +198,12 @@ func (c *Config) Validate() error {
 	if c.Distributor.MaxRecvMsgSize <= 0 {
 		errs = append(errs, fmt.Errorf("distributor.max_recv_msg_size: must be positive, got %d", c.Distributor.MaxRecvMsgSize))
 	}
+	if err := c.StorageConfig.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.ChunkStore.ChunkCacheConfig.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Ingester.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -134,6 +211,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.RuntimeConfig.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.QueryRange.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Compactor.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -21,11 +22,15 @@ import (
 type Store struct {
 	objects ObjectClient
 	index   *index.Index
+	// reader answers the store's index look-ups: index itself, or a Union with shipped tables.
+	reader IndexReader
+	// onCorrupt is told of each chunk skipped because its bytes are damaged; may be nil.
+	onCorrupt func(key string, err error)
 }
 
 // NewStore returns a Store over objects and idx.
 func NewStore(objects ObjectClient, idx *index.Index) *Store {
-	return &Store{objects: objects, index: idx}
+	return &Store{objects: objects, index: idx, reader: idx}
 }
 
 // Index returns the store's label index.
@@ -55,7 +60,7 @@ func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLog
 	if p.End <= p.Start {
 		return iter.Empty(), nil
 	}
-	series, err := s.index.ChunkRefs(ctx, tenant, p.Start, p.End-1, p.Matchers...)
+	series, err := s.reader.ChunkRefs(ctx, tenant, p.Start, p.End-1, p.Matchers...)
 	if err != nil {
 		return nil, fmt.Errorf("look up chunks: %w", err)
 	}
@@ -130,6 +135,10 @@ func (it *seriesIterator) Next() bool {
 		its := make([]iter.EntryIterator, 0, len(g))
 		for _, ref := range g {
 			c, err := it.store.fetch(it.ctx, ref)
+			if errors.Is(err, chunk.ErrCorrupt) {
+				it.store.reportCorrupt(ref.Key(), err)
+				continue
+			}
 			if err != nil {
 				for _, o := range its {
 					o.Close()
@@ -139,7 +148,7 @@ func (it *seriesIterator) Next() bool {
 			}
 			its = append(its, c.Iterator(it.lbls, it.p.Start, it.p.End, it.p.Direction, it.p.LineFilter))
 		}
-		it.cur = iter.Merge(its, it.p.Direction)
+		it.cur = iter.MergeDedupe(its, it.p.Direction)
 	}
 }
 
@@ -171,6 +180,9 @@ func (s *Store) fetch(ctx context.Context, ref index.ChunkRef) (*chunk.Chunk, er
 	if err != nil {
 		return nil, fmt.Errorf("fetch chunk %s: %w", key, err)
 	}
+	if sum := crc32.Checksum(b, castagnoli); sum != ref.Checksum {
+		return nil, fmt.Errorf("fetch chunk %s: %w: %w: got %08x", key, chunk.ErrCorrupt, errCorruptChecksum, sum)
+	}
 	c, err := chunk.Decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("decode chunk %s: %w", key, err)
@@ -183,7 +195,7 @@ func (s *Store) Series(ctx context.Context, tenant string, from, through int64, 
 	if through <= from {
 		return nil, nil
 	}
-	series, err := s.index.Series(ctx, tenant, from, through-1, ms...)
+	series, err := s.reader.Series(ctx, tenant, from, through-1, ms...)
 	if err != nil {
 		return nil, err
 	}

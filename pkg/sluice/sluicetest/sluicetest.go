@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,9 +52,19 @@ func Start(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(cfg)
 	}
-	cfg.StorageConfig = sluice.StorageConfig{}
-	cfg.Ingester.WAL.Dir = ""
-	cfg.ApplyDefaults()
+	if cfg.Common.PathPrefix != dir {
+		// The directories derived from the temporary prefix follow the option's prefix.
+		for _, p := range []*string{
+			&cfg.StorageConfig.Filesystem.Directory, &cfg.Common.Storage.Filesystem.ChunksDirectory,
+			&cfg.StorageConfig.BoltDB.ActiveIndexDirectory, &cfg.StorageConfig.BoltDB.CacheLocation,
+			&cfg.Ingester.WAL.Dir, &cfg.Compactor.WorkingDirectory,
+		} {
+			if strings.HasPrefix(*p, dir) {
+				*p = ""
+			}
+		}
+		cfg.ApplyDefaults()
+	}
 	s, err := sluice.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("sluicetest: start: %v", err)

@@ -71,7 +71,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if r.accessKeyID != "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(
-			credentials.NewStaticCredentialsProvider(r.accessKeyID, r.secretAccessKey, cfg.SessionToken)))
+			credentials.NewStaticCredentialsProvider(r.accessKeyID, r.secretAccessKey, cfg.SessionToken.Value())))
 	}
 	// Without static keys LoadDefaultConfig walks the SDK's default chain: AWS_* environment
 	// variables, the shared config and credentials files, web identity (IRSA), ECS and EC2

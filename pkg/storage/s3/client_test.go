@@ -252,7 +252,7 @@ func TestWrongCredentials(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := srv.Config(bucket)
-			cfg.AccessKeyID, cfg.SecretAccessKey = tc.key, tc.value
+			cfg.AccessKeyID, cfg.SecretAccessKey = tc.key, flagext.Secret(tc.value)
 			// With these settings a retry would take five seconds.
 			cfg.Backoff = s3.BackoffConfig{MinPeriod: flagext.Duration(5 * time.Second), MaxPeriod: flagext.Duration(5 * time.Second), MaxRetries: 5}
 			c := newClient(t, cfg)

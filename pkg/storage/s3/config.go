@@ -24,16 +24,16 @@ const (
 type Config struct {
 	// URL is Loki's all-in-one form, s3://key:secret@endpoint-or-region/bucket. Fields set
 	// explicitly below win over the parts of the URL.
-	URL             string `yaml:"s3"`
-	ForcePathStyle  bool   `yaml:"s3forcepathstyle"`
-	BucketNames     string `yaml:"bucketnames"`
-	Endpoint        string `yaml:"endpoint"`
-	Region          string `yaml:"region"`
-	AccessKeyID     string `yaml:"access_key_id"`
-	SecretAccessKey string `yaml:"secret_access_key"`
-	SessionToken    string `yaml:"session_token"`
-	Insecure        bool   `yaml:"insecure"`
-	StorageClass    string `yaml:"storage_class"`
+	URL             string         `yaml:"s3"`
+	ForcePathStyle  bool           `yaml:"s3forcepathstyle"`
+	BucketNames     string         `yaml:"bucketnames"`
+	Endpoint        string         `yaml:"endpoint"`
+	Region          string         `yaml:"region"`
+	AccessKeyID     string         `yaml:"access_key_id"`
+	SecretAccessKey flagext.Secret `yaml:"secret_access_key"`
+	SessionToken    flagext.Secret `yaml:"session_token"`
+	Insecure        bool           `yaml:"insecure"`
+	StorageClass    string         `yaml:"storage_class"`
 
 	HTTP    HTTPConfig    `yaml:"http_config"`
 	SSE     SSEConfig     `yaml:"sse"`
@@ -74,8 +74,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Endpoint, "s3.endpoint", "", "S3 endpoint as host[:port] (or a full URL) of an S3-compatible store; empty for AWS.")
 	fs.StringVar(&c.Region, "s3.region", "", "AWS region; empty uses AWS_REGION or the shared config, else us-east-1.")
 	fs.StringVar(&c.AccessKeyID, "s3.access-key-id", "", "Access key ID; empty uses the AWS default credential chain (environment, shared config, IRSA, instance role).")
-	fs.StringVar(&c.SecretAccessKey, "s3.secret-access-key", "", "Secret access key.")
-	fs.StringVar(&c.SessionToken, "s3.session-token", "", "Session token for temporary credentials.")
+	fs.Var(&c.SecretAccessKey, "s3.secret-access-key", "Secret access key.")
+	fs.Var(&c.SessionToken, "s3.session-token", "Session token for temporary credentials.")
 	fs.BoolVar(&c.Insecure, "s3.insecure", false, "Use plain HTTP instead of HTTPS.")
 	fs.StringVar(&c.StorageClass, "s3.storage-class", "STANDARD", "Storage class of new objects.")
 
@@ -194,7 +194,7 @@ func (c *Config) resolve() (resolved, error) {
 		}
 	}
 	if c.AccessKeyID != "" || c.SecretAccessKey != "" {
-		r.accessKeyID, r.secretAccessKey = c.AccessKeyID, c.SecretAccessKey
+		r.accessKeyID, r.secretAccessKey = c.AccessKeyID, c.SecretAccessKey.Value()
 	}
 	if host != "" {
 		if !strings.Contains(host, "://") {

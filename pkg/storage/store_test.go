@@ -1,0 +1,198 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/sluicelog/sluice/pkg/chunk"
+	"github.com/sluicelog/sluice/pkg/index"
+	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/logql"
+	"github.com/sluicelog/sluice/pkg/storage"
+)
+
+const tenant = "fake"
+
+// day0 is the start of an arbitrary UTC day (2024-01-01).
+const day0 = int64(19723) * index.DayNanos
+
+func openIndex(t testing.TB) *index.Index {
+	t.Helper()
+	ix, err := index.Open(t.TempDir(), index.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	return ix
+}
+
+// makeChunk encodes n entries of lbls, one second apart from start.
+func makeChunk(t testing.TB, lbls labels.Labels, start int64, n int) *storage.Chunk {
+	t.Helper()
+	h, err := chunk.NewHead(chunk.EncSnappy, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := h.Append(&logproto.Entry{Timestamp: start + int64(i)*1e9, Line: fmt.Sprintf("line %d of %s", i, lbls)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := h.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	minT, maxT := h.Bounds()
+	return &storage.Chunk{Tenant: tenant, Labels: lbls, Data: b, From: minT, Through: maxT, Entries: n, UncompressedSize: h.UncompressedSize()}
+}
+
+func selectAll(t testing.TB, s *storage.Store) ([]string, error) {
+	t.Helper()
+	m := labels.MustNewMatcher(labels.MatchRegexp, "app", ".+")
+	it, err := s.SelectLogs(context.Background(), tenant, logql.SelectLogParams{Matchers: []*labels.Matcher{m}, Start: day0, End: day0 + index.DayNanos, Direction: logproto.Forward})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []string
+	for it.Next() {
+		out = append(out, it.At().Line)
+	}
+	return out, it.Err()
+}
+
+func TestStoreSkipsCorruptChunks(t *testing.T) {
+	ctx := context.Background()
+	objects := storage.NewMemory()
+	store := storage.NewStore(storage.CachedObjects(objects, storage.NewChunkCache(1<<20, 0, nil)), openIndex(t))
+	var reported []string
+	store.OnCorruptChunk(func(key string, err error) {
+		if !errors.Is(err, chunk.ErrCorrupt) {
+			t.Errorf("reported error %v does not wrap chunk.ErrCorrupt", err)
+		}
+		reported = append(reported, key)
+	})
+	good := makeChunk(t, labels.FromStrings("app", "good"), day0, 10)
+	bad := makeChunk(t, labels.FromStrings("app", "bad"), day0, 10)
+	for _, c := range []*storage.Chunk{good, bad} {
+		if err := store.PutChunk(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := selectAll(t, store); err != nil || len(got) != 20 {
+		t.Fatalf("SelectLogs() = %d lines, %v; want 20", len(got), err)
+	}
+
+	keys, _ := objects.List(ctx, "chunks/")
+	var badKey string
+	for _, k := range keys {
+		rc, _ := objects.Get(ctx, k)
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if bytes.Equal(b, bad.Data) {
+			badKey = k
+			b[len(b)/2] ^= 1
+			if err := objects.Put(ctx, k, bytes.NewReader(b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The cache still holds the intact copy (chunks never change under a key); a new store
+	// without it sees the damage.
+	store = storage.NewStore(objects, store.Index())
+	store.OnCorruptChunk(func(key string, err error) { reported = append(reported, key) })
+	got, err := selectAll(t, store)
+	if err != nil || len(got) != 10 {
+		t.Fatalf("SelectLogs() with a corrupt chunk = %d lines, %v; want the 10 of the intact chunk", len(got), err)
+	}
+	if len(reported) != 1 || reported[0] != badKey {
+		t.Fatalf("reported %v, want [%s]", reported, badKey)
+	}
+}
+
+func TestUnion(t *testing.T) {
+	ctx := context.Background()
+	a, b := openIndex(t), openIndex(t)
+	api, web, db := labels.FromStrings("app", "api"), labels.FromStrings("app", "web"), labels.FromStrings("app", "db")
+	ref := func(from int64, sum uint32) index.ChunkRef {
+		return index.ChunkRef{From: day0 + from, Through: day0 + from + 10, Checksum: sum, Entries: 1, UncompressedBytes: 1}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(a.Add(ctx, tenant, api, ref(0, 1), ref(100, 2)))
+	must(a.Add(ctx, tenant, web, ref(0, 3)))
+	must(b.Add(ctx, tenant, api, ref(100, 2), ref(50, 4))) // ref(100, 2) is in both
+	must(b.Add(ctx, tenant, db, ref(0, 5)))
+
+	u := storage.Union(a, b)
+	got, err := u.ChunkRefs(ctx, tenant, day0, day0+index.DayNanos-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary []string
+	for _, s := range got {
+		line := s.Labels.String()
+		for _, c := range s.Chunks {
+			line += fmt.Sprintf(" %d", c.Checksum)
+		}
+		summary = append(summary, line)
+	}
+	want := []string{`{app="api"} 1 4 2`, `{app="db"} 5`, `{app="web"} 3`}
+	if fmt.Sprint(summary) != fmt.Sprint(want) {
+		t.Errorf("Union ChunkRefs = %v, want %v", summary, want)
+	}
+	series, err := u.Series(ctx, tenant, day0, day0+index.DayNanos-1, labels.MustNewMatcher(labels.MatchNotEqual, "app", "web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(series) != 2 || series[0].Labels.Get("app") != "api" || series[1].Labels.Get("app") != "db" {
+		t.Errorf("Union Series = %v, want api and db", series)
+	}
+	if storage.Union(a) != storage.IndexReader(a) {
+		t.Error("Union of one reader should be that reader")
+	}
+}
+
+// TestStoreSummariesOverUnion: Stats and Volume read every index the store reads, counting a
+// chunk both know once.
+func TestStoreSummariesOverUnion(t *testing.T) {
+	ctx := context.Background()
+	local, shipped := openIndex(t), openIndex(t)
+	ref := func(from int64, sum uint32) index.ChunkRef {
+		return index.ChunkRef{From: day0 + from, Through: day0 + from + 10, Checksum: sum, Entries: 2, UncompressedBytes: 100}
+	}
+	api, web := labels.FromStrings("app", "api"), labels.FromStrings("app", "web")
+	for _, err := range []error{
+		local.Add(ctx, tenant, api, ref(0, 1)),
+		shipped.Add(ctx, tenant, api, ref(0, 1), ref(100, 2)),
+		shipped.Add(ctx, tenant, web, ref(0, 3)),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := storage.NewStore(storage.NewMemory(), local)
+	st, err := store.Stats(ctx, tenant, day0, day0+index.DayNanos-1)
+	if err != nil || st != (index.Stats{Streams: 1, Chunks: 1, Bytes: 100, Entries: 2}) {
+		t.Fatalf("Stats of the local index = %+v, %v", st, err)
+	}
+	store.SetIndexReader(storage.Union(local, shipped))
+	st, err = store.Stats(ctx, tenant, day0, day0+index.DayNanos-1)
+	if err != nil || st != (index.Stats{Streams: 2, Chunks: 3, Bytes: 300, Entries: 6}) {
+		t.Fatalf("Stats of the union = %+v, %v", st, err)
+	}
+	vol, err := store.Volume(ctx, tenant, day0, day0+index.DayNanos-1, index.VolumeRequest{}, labels.MustNewMatcher(labels.MatchRegexp, "app", ".+"))
+	if err != nil || len(vol) != 2 || vol[0].Name != `{app="api"}` || vol[0].Bytes != 200 || vol[1].Bytes != 100 {
+		t.Fatalf("Volume of the union = %+v, %v", vol, err)
+	}
+}
