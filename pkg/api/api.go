@@ -19,6 +19,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/build"
 	"github.com/sluicelog/sluice/pkg/distributor"
 	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/logql"
 	"github.com/sluicelog/sluice/pkg/push"
 	"github.com/sluicelog/sluice/pkg/tenant"
 )
@@ -42,10 +43,15 @@ type Flusher interface {
 
 // Deps are what the API serves from.
 type Deps struct {
-	Pusher      Pusher
-	Reader      Reader
-	Engine      Engine
-	Flusher     Flusher
+	Pusher  Pusher
+	Reader  Reader
+	Engine  Engine
+	Flusher Flusher
+	// Index answers /index/stats and /index/volume; nil takes Reader when it implements it.
+	Index IndexReader
+	// Logs streams raw entries for /patterns; nil takes Reader when it implements it.
+	Logs        logql.Querier
+	Tailer      Tailer // live tails (/tail); nil answers 404
 	AuthEnabled bool
 	// MaxPushBytes bounds a push body, compressed and decompressed (Loki's
 	// distributor max_recv_msg_size, 100 MB by default).
@@ -88,6 +94,12 @@ func New(d Deps) *API {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Index == nil {
+		d.Index, _ = d.Reader.(IndexReader)
+	}
+	if d.Logs == nil {
+		d.Logs, _ = d.Reader.(logql.Querier)
+	}
 	if d.MaxPushBytes == 0 {
 		d.MaxPushBytes = 100 << 20
 	}
@@ -108,9 +120,20 @@ func (a *API) Handler() http.Handler {
 	route("/loki/api/v1/query_range", t(a.queryRange))
 	route("/loki/api/v1/query", t(a.query))
 	route("/api/prom/query", t(a.legacyQuery))
-	route("/loki/api/v1/labels", t(a.labelNames), "/loki/api/v1/label", "/api/prom/label")
-	route("/loki/api/v1/label/{name}/values", t(a.labelValues), "/api/prom/label/{name}/values")
+	route("/loki/api/v1/labels", t(a.labelNames), "/loki/api/v1/label")
+	route("/loki/api/v1/label/{name}/values", t(a.labelValues))
+	route("/api/prom/label", t(a.legacyLabelNames))
+	route("/api/prom/label/{name}/values", t(a.legacyLabelValues))
 	route("/loki/api/v1/series", t(a.series), "/api/prom/series")
+	route("GET /loki/api/v1/tail", t(a.tail), "GET /api/prom/tail")
+	route("/loki/api/v1/index/stats", t(a.indexStats))
+	route("/loki/api/v1/index/volume", t(a.volume))
+	route("/loki/api/v1/index/volume_range", t(a.volumeRange))
+	route("/loki/api/v1/detected_labels", t(a.detectedLabels))
+	route("/loki/api/v1/detected_fields", t(a.detectedFields))
+	route("/loki/api/v1/detected_field/{name}/values", t(a.detectedFieldValues))
+	route("/loki/api/v1/patterns", t(a.patterns))
+	route("GET /services", http.HandlerFunc(a.services))
 	route("/loki/api/v1/format_query", http.HandlerFunc(a.formatQuery))
 	route("GET /loki/api/v1/status/buildinfo", http.HandlerFunc(a.buildInfo))
 	route("POST /flush", http.HandlerFunc(a.flush), "POST /ingester/flush")
@@ -181,12 +204,15 @@ func (a *API) writeError(w http.ResponseWriter, err error) {
 func (a *API) push(w http.ResponseWriter, r *http.Request) {
 	id, _ := tenant.From(r.Context())
 	r.Body = http.MaxBytesReader(w, r.Body, a.d.MaxPushBytes)
-	req, err := push.DecodeRequest(r, a.d.MaxPushBytes)
+	body, err := push.Decode(r, a.d.MaxPushBytes)
 	if err != nil {
 		a.writeError(w, err)
 		return
 	}
-	if err := a.d.Pusher.Push(r.Context(), id, req); err != nil {
+	// The pushers copy what they keep (chunks, WAL records, tails), so the body's pooled
+	// memory can go back once Push returns.
+	defer body.Release()
+	if err := a.d.Pusher.Push(r.Context(), id, &body.Request); err != nil {
 		a.writeError(w, err)
 		return
 	}

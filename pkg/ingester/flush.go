@@ -14,6 +14,9 @@ import (
 
 // Start runs the flush loop and, with the WAL on, the checkpoint loop until Stop.
 func (i *Ingester) Start() {
+	// The loops' work (a flush retrying against an unreachable store, say) stops with them.
+	ctx, cancel := context.WithCancel(context.Background())
+	i.cancelLoops = cancel
 	i.done.Add(1)
 	go func() {
 		defer i.done.Done()
@@ -24,7 +27,7 @@ func (i *Ingester) Start() {
 			case <-i.stop:
 				return
 			case <-t.C:
-				i.flush(context.Background(), false)
+				i.flush(ctx, false)
 			}
 		}
 	}()
@@ -39,7 +42,7 @@ func (i *Ingester) Start() {
 				case <-i.stop:
 					return
 				case <-t.C:
-					if err := i.Checkpoint(context.Background()); err != nil {
+					if err := i.Checkpoint(ctx); err != nil {
 						i.logger.Error("wal checkpoint", "err", err)
 					}
 				}
@@ -52,6 +55,9 @@ func (i *Ingester) Start() {
 // nothing else would keep the data), and closes the WAL.
 func (i *Ingester) Stop(ctx context.Context) error {
 	close(i.stop)
+	if i.cancelLoops != nil {
+		i.cancelLoops()
+	}
 	i.done.Wait()
 	var errs []error
 	if i.wal == nil || i.cfg.WAL.FlushOnShutdown {

@@ -52,9 +52,10 @@ type Ingester struct {
 	mu      sync.RWMutex
 	tenants map[string]*instance
 
-	flushMu sync.Mutex // one flush pass at a time
-	stop    chan struct{}
-	done    sync.WaitGroup
+	flushMu     sync.Mutex // one flush pass at a time
+	stop        chan struct{}
+	cancelLoops context.CancelFunc
+	done        sync.WaitGroup
 }
 
 // instance is one tenant's streams.

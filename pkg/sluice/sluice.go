@@ -19,11 +19,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/sluicelog/sluice/pkg/api"
+	"github.com/sluicelog/sluice/pkg/compactor/deletion"
 	"github.com/sluicelog/sluice/pkg/distributor"
 	"github.com/sluicelog/sluice/pkg/index"
 	"github.com/sluicelog/sluice/pkg/ingester"
 	"github.com/sluicelog/sluice/pkg/querier"
 	"github.com/sluicelog/sluice/pkg/storage"
+	"github.com/sluicelog/sluice/pkg/tail"
 	"github.com/sluicelog/sluice/pkg/validation"
 )
 
@@ -46,6 +48,8 @@ type Sluice struct {
 	// engine answers LogQL queries for the API; modules may wrap it (the query frontend).
 	engine api.Engine
 	api    *api.API
+	// deletes are the delete requests (compactor module); the querier hides their lines.
+	deletes *deletion.Store
 
 	server   *http.Server
 	listener net.Listener
@@ -101,6 +105,7 @@ func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 		{"runtime-config", s.initRuntimeConfig},
 		{"store", s.initStore},
 		{"ingester", s.initIngester},
+		{"compactor", s.initCompactor},
 		{"querier", s.initQuerier},
 		{"api", s.initAPI},
 	} {
@@ -124,17 +129,21 @@ func (s *Sluice) initIngester() error {
 
 func (s *Sluice) initQuerier() error {
 	s.querier = querier.New(s.ingester, s.store)
-	s.engine = newEngine(s.querier, s.overrides)
+	s.engine = newEngine(querier.WithDeletes(s.querier, s.deletes), s.overrides)
+	s.engine = s.newFrontend(s.engine)
 	return nil
 }
 
 func (s *Sluice) initAPI() error {
 	dist := distributor.New(s.overrides, s.ingester, s.reg)
+	tails := tail.New(tail.DefaultConfig(), s.reg)
+	s.ingester.SetTailer(tails)
 	s.api = api.New(api.Deps{
 		Pusher:       dist,
 		Reader:       s.querier,
 		Engine:       s.engine,
 		Flusher:      s.ingester,
+		Tailer:       tails,
 		AuthEnabled:  s.cfg.AuthEnabled,
 		MaxPushBytes: int64(s.cfg.Distributor.MaxRecvMsgSize),
 		ConfigYAML:   s.cfg.YAML,
@@ -165,6 +174,7 @@ func (s *Sluice) initAPI() error {
 		IdleTimeout:       s.cfg.Server.HTTPServerIdleTimeout.D(),
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
+	s.server.RegisterOnShutdown(tails.Close) // hijacked tail connections are not tracked by Shutdown
 	return nil
 }
 

@@ -1,0 +1,22 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// serviceNames are the parts of a Sluice process, listed by /services as Loki lists its modules.
+var serviceNames = []string{"distributor", "ingester", "querier", "server", "store"}
+
+// services serves /services: one "name => State" line per running service, in plain text, as
+// Loki (dskit) prints it. States are Loki's: Starting, Running, Stopping.
+func (a *API) services(w http.ResponseWriter, r *http.Request) {
+	state := "Running"
+	if a.d.Ready != nil && a.d.Ready() != nil {
+		state = "Starting"
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	for _, name := range serviceNames {
+		fmt.Fprintf(w, "%s => %s\n", name, state)
+	}
+}

@@ -1,0 +1,27 @@
+// Package compactor applies retention and log deletion to stored data, as Loki's compactor
+// does. It runs inside the single binary (-target=all) and is built to run on its own later.
+//
+// Every compaction_interval the Compactor walks the index tables (one per tenant per day, see
+// package index). For each chunk of each series it decides, from the tenant's limits
+// (retention_period, retention_stream) and the delete requests whose cancel period is over
+// (package deletion), whether the chunk expired or is wholly deleted (drop it), partly deleted
+// (rewrite it without the deleted lines) or kept.
+//
+// Nothing referenced is ever deleted, and a crash at any point is safe, because the work is
+// ordered mark-then-sweep:
+//
+//  1. A rewritten chunk is written first, object then index entry (storage.Store.PutChunk).
+//  2. The keys of the chunks to drop are written to a marker file in the working directory
+//     (written to a temporary name, synced, then renamed).
+//  3. Their index entries are removed (one bbolt transaction per table). From now on no new
+//     query finds them; queries already running may still read the objects.
+//  4. After retention_delete_delay, the sweeper deletes the objects named in a marker, skipping
+//     any chunk some table still references, then removes the marker.
+//
+// A crash before 3 leaves a marker whose chunks are still referenced: the sweeper skips them and
+// the next run marks them again. A crash in 4 repeats the deletes, which tolerate missing
+// objects. Delete requests are marked processed only after every table was handled, and
+// applying one again finds nothing more to delete.
+//
+// FORMAT.md beside this file describes the marker files.
+package compactor

@@ -1,0 +1,27 @@
+// Package queryrange is the query frontend: it wraps an api.Engine and answers long range
+// queries by splitting them into sub-queries, running those in parallel, caching the results
+// of metric sub-queries over closed intervals, and merging the pieces back into one result.
+//
+// What goes in is an api.QueryRequest; what comes out is an api.QueryResult equal to what the
+// wrapped engine would have returned for the whole range. Frontend is the main type; Config
+// is its part of the server's YAML (Loki's query_range block).
+//
+// Splitting follows Loki:
+//
+//   - Log queries are cut at multiples of the tenant's split_queries_by_interval. Sub-ranges
+//     are half-open [start, end), so no entry is read twice. They are consumed in the query's
+//     direction (newest first for backward) and the frontend stops asking for more once the
+//     limit is reached.
+//   - Metric range queries are step-aligned (start rounded down, end rounded up to a multiple
+//     of the step) and cut so that every evaluation time belongs to exactly one sub-query.
+//     A range aggregation looks back from its evaluation time, so each point is computed from
+//     the same data as in the whole query, and concatenating the sub-results is exact for
+//     every LogQL function, including topk, sort and binary operations, which the engine
+//     evaluates one step at a time.
+//   - Instant queries are not split.
+//
+// A metric sub-query whose last evaluation time is older than now minus the max cache
+// freshness cannot change any more (short of very late out-of-order writes, the same bet Loki
+// makes), so its result is kept in a byte-bounded LRU cache keyed by tenant, query, step and
+// sub-range.
+package queryrange
