@@ -17,7 +17,7 @@ build:
 run: build
 	./$(BIN)/sluice
 
-test: s3-server
+test: s3-server helm
 	$(GO) test -race -timeout 15m $(PKGS)
 
 # The S3-compatible server (versitygw) the S3 backend's tests run against; installed once into
@@ -25,6 +25,11 @@ test: s3-server
 .PHONY: s3-server
 s3-server:
 	GO=$(GO) sh ./scripts/s3server/install.sh
+
+# The helm CLI the chart's tests (production/helm) run; installed once into $(go env GOPATH)/bin.
+.PHONY: helm
+helm:
+	GO=$(GO) sh ./production/helm/install.sh
 
 lint:
 	$(GO) vet $(PKGS)
