@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"container/list"
 	"context"
 	"errors"
@@ -180,21 +179,18 @@ func (c *cachedObjects) Get(ctx context.Context, key string) (io.ReadCloser, err
 		return c.ObjectClient.Get(ctx, key)
 	}
 	if b, ok := c.cache.Get(key); ok {
-		return io.NopCloser(bytes.NewReader(b)), nil
+		return newMemObject(b), nil
 	}
 	rc, err := c.ObjectClient.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(rc)
-	if cerr := rc.Close(); err == nil {
-		err = cerr
-	}
+	b, err := readObject(rc)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", key, err)
 	}
 	c.cache.Put(key, b)
-	return io.NopCloser(bytes.NewReader(b)), nil
+	return newMemObject(b), nil
 }
 
 func (c *cachedObjects) Delete(ctx context.Context, key string) error {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"sort"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -65,11 +64,22 @@ func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLog
 		return nil, fmt.Errorf("look up chunks: %w", err)
 	}
 	its := make([]iter.EntryIterator, 0, len(series))
+	// A filtered scan of several series decodes them in parallel (prefetch.go); without a
+	// filter nearly every entry is kept and copying them between goroutines costs more than
+	// it saves.
+	var group *prefetchGroup
+	if p.LineFilter != nil && len(series) > 1 {
+		group = newPrefetchGroup()
+	}
 	for _, sc := range series {
 		if len(sc.Chunks) == 0 {
 			continue
 		}
-		its = append(its, &seriesIterator{ctx: ctx, store: s, lbls: sc.Labels, groups: overlapGroups(sc.Chunks, p.Direction), p: p})
+		var it iter.EntryIterator = &seriesIterator{ctx: ctx, store: s, lbls: sc.Labels, groups: overlapGroups(sc.Chunks, p.Direction), p: p}
+		if group != nil {
+			it = group.start(ctx, it, sc.Labels)
+		}
+		its = append(its, it)
 	}
 	return iter.Merge(its, p.Direction), nil
 }
@@ -175,8 +185,7 @@ func (s *Store) fetch(ctx context.Context, ref index.ChunkRef) (*chunk.Chunk, er
 	if err != nil {
 		return nil, fmt.Errorf("fetch chunk %s: %w", key, err)
 	}
-	b, err := io.ReadAll(rc)
-	rc.Close()
+	b, err := readObject(rc)
 	if err != nil {
 		return nil, fmt.Errorf("fetch chunk %s: %w", key, err)
 	}
