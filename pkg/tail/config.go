@@ -18,6 +18,9 @@ type Config struct {
 	// QueueSize is the number of pushes per tenant waiting to be matched. A push that
 	// finds the queue full is dropped for the tails (never for storage).
 	QueueSize int `yaml:"queue_size"`
+	// QueueBytes bounds the bytes (lines and labels) of those pushes; one push is queued
+	// whatever its size when the queue is empty.
+	QueueBytes int `yaml:"queue_bytes"`
 	// BufferEntries and BufferBytes bound what one subscription holds for its reader.
 	BufferEntries int `yaml:"buffer_entries"`
 	BufferBytes   int `yaml:"buffer_bytes"`
@@ -29,6 +32,7 @@ const (
 	DefaultMaxDuration   = time.Hour
 	DefaultMaxPerTenant  = 10
 	DefaultQueueSize     = 1024
+	DefaultQueueBytes    = 64 << 20
 	DefaultBufferEntries = 1000
 	DefaultBufferBytes   = 8 << 20
 )
@@ -39,13 +43,14 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.MaxDuration, "querier.tail-max-duration", "Longest time a live tail stays open.")
 	fs.IntVar(&c.MaxPerTenant, "querier.max-concurrent-tail-requests", DefaultMaxPerTenant, "Concurrent live tails per tenant (0 for no limit).")
 	fs.IntVar(&c.QueueSize, "tail.queue-size", DefaultQueueSize, "Pushes per tenant waiting to be matched against live tails.")
+	fs.IntVar(&c.QueueBytes, "tail.queue-bytes", DefaultQueueBytes, "Bytes of pushes per tenant waiting to be matched against live tails.")
 	fs.IntVar(&c.BufferEntries, "tail.buffer-entries", DefaultBufferEntries, "Entries buffered for one live tail before it drops.")
 	fs.IntVar(&c.BufferBytes, "tail.buffer-bytes", DefaultBufferBytes, "Bytes of lines buffered for one live tail before it drops.")
 }
 
 // Validate checks the values.
 func (c *Config) Validate() error {
-	if c.MaxDuration < 0 || c.MaxPerTenant < 0 || c.QueueSize < 0 || c.BufferEntries < 0 || c.BufferBytes < 0 {
+	if c.MaxDuration < 0 || c.MaxPerTenant < 0 || c.QueueSize < 0 || c.QueueBytes < 0 || c.BufferEntries < 0 || c.BufferBytes < 0 {
 		return errors.New("tail: limits must not be negative")
 	}
 	return nil
@@ -58,6 +63,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = DefaultQueueSize
+	}
+	if c.QueueBytes == 0 {
+		c.QueueBytes = DefaultQueueBytes
 	}
 	if c.BufferEntries == 0 {
 		c.BufferEntries = DefaultBufferEntries

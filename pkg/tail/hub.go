@@ -22,7 +22,8 @@ const maxCachedStreams = 100_000
 type hub struct {
 	r      *Registry
 	tenant string
-	queue  chan []logproto.Stream
+	queue  chan queued
+	queued atomic.Int64                    // bytes in queue
 	subs   atomic.Pointer[[]*Subscription] // replaced, never modified, under r.mu
 	groups atomic.Pointer[[]*group]        // subs by shared pipeline, replaced with subs
 
@@ -45,6 +46,12 @@ type group struct {
 	subs     []*Subscription
 }
 
+// queued is a copied push waiting in the queue.
+type queued struct {
+	streams []logproto.Stream
+	size    int
+}
+
 // lostStream is what is kept of a push that could not be queued: enough for dropped_entries.
 type lostStream struct {
 	key string
@@ -54,7 +61,7 @@ type lostStream struct {
 func newHub(r *Registry, tenant string) *hub {
 	h := &hub{
 		r: r, tenant: tenant,
-		queue:    make(chan []logproto.Stream, r.cfg.QueueSize),
+		queue:    make(chan queued, r.cfg.QueueSize),
 		lostWake: make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -98,12 +105,15 @@ func (h *hub) shutdown() { close(h.stop) }
 
 // offer queues a copy of streams, or records them as lost when the queue is full.
 func (h *hub) offer(streams []logproto.Stream) {
-	if len(h.queue) < cap(h.queue) {
+	size := streamsSize(streams)
+	if q := h.queued.Load(); len(h.queue) < cap(h.queue) && (q == 0 || q+int64(size) <= int64(h.r.cfg.QueueBytes)) {
+		h.queued.Add(int64(size))
 		select {
-		case h.queue <- cloneStreams(streams):
+		case h.queue <- queued{cloneStreams(streams, size), size}:
 			h.r.metrics.pushesQueued.Inc()
 			return
 		default:
+			h.queued.Add(-int64(size))
 		}
 	}
 	h.r.metrics.pushesDropped.Inc()
@@ -134,7 +144,8 @@ func (h *hub) run() {
 		case <-h.stop:
 			return
 		case b := <-h.queue:
-			h.match(b)
+			h.match(b.streams)
+			h.queued.Add(-int64(b.size))
 		case <-h.lostWake:
 		}
 		h.reportLost()
@@ -219,16 +230,24 @@ func (h *hub) labels(key string) (labels.Labels, bool) {
 	return ls, true
 }
 
-// cloneStreams deep-copies streams with one allocation for all strings, so that the pusher
-// may reuse its buffers as soon as Push returns.
-func cloneStreams(streams []logproto.Stream) []logproto.Stream {
-	size, n := 0, 0
+// streamsSize is the bytes of the labels and lines of streams.
+func streamsSize(streams []logproto.Stream) int {
+	size := 0
 	for _, s := range streams {
 		size += len(s.Labels)
-		n += len(s.Entries)
 		for _, e := range s.Entries {
 			size += len(e.Line)
 		}
+	}
+	return size
+}
+
+// cloneStreams deep-copies streams, whose streamsSize is size, with one allocation for all
+// strings, so that the pusher may reuse its buffers as soon as Push returns.
+func cloneStreams(streams []logproto.Stream, size int) []logproto.Stream {
+	n := 0
+	for _, s := range streams {
+		n += len(s.Entries)
 	}
 	arena := make([]byte, 0, size)
 	str := func(s string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/logql"
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
 )
 
@@ -77,7 +78,7 @@ func (r *Registry) Subscribe(tenant, query string, delayFor time.Duration) (*Sub
 	if err != nil {
 		return nil, &RequestError{Status: http.StatusBadRequest, Err: err}
 	}
-	pipe, err := newPipeline(sel)
+	pipe, err := logql.NewPipeline(sel)
 	if err != nil {
 		return nil, &RequestError{Status: http.StatusBadRequest, Err: err}
 	}

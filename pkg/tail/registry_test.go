@@ -421,3 +421,24 @@ func TestDistinctIsPerTail(t *testing.T) {
 		t.Fatalf("second tail got %q, want both values it had not seen", lines(es))
 	}
 }
+
+func TestQueueBytesBound(t *testing.T) {
+	r := New(Config{QueueBytes: 50}, nil)
+	subscribe(t, r, "t", `{app="x"}`, 0)
+	h := r.hubs["t"]
+	// Hold the hub so that the queue fills.
+	close(h.stop)
+	<-h.done
+	h.stop, h.done = make(chan struct{}), make(chan struct{})
+	close(h.done)
+	big := []logproto.Stream{stream(`{app="x"}`, 1, strings.Repeat("a", 100))}
+	small := []logproto.Stream{stream(`{app="x"}`, 2, "b", "c")}
+	r.Push("t", big)   // over the bound, but the queue is empty: queued
+	r.Push("t", small) // would pass the bound: recorded as lost
+	if len(h.queue) != 1 || h.queued.Load() != int64(streamsSize(big)) {
+		t.Fatalf("queue holds %d pushes of %d bytes, want the big one only", len(h.queue), h.queued.Load())
+	}
+	if h.lostN != 2 || h.lost[0].ts[1] != 3 {
+		t.Fatalf("lost = %+v, want the small push's two entries", h.lost)
+	}
+}

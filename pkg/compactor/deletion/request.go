@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/sluicelog/sluice/pkg/logql"
 	"github.com/sluicelog/sluice/pkg/logql/log"
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
 )
@@ -57,7 +58,7 @@ func parseQuery(q string) (*selector, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: only line filters may follow the stream selector of a delete request, not %s", errInvalidQuery, st)
 		}
-		f, err := lineFilter(lf)
+		f, err := logql.NewLineFilter(lf)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", errInvalidQuery, lf, err)
 		}
@@ -67,47 +68,6 @@ func parseQuery(q string) (*selector, error) {
 		sel.filter = log.ChainFilters(fs...)
 	}
 	return sel, nil
-}
-
-var lineMatchTypes = map[syntax.LineFilterOp]log.LineMatchType{
-	syntax.LineContains: log.LineMatchEqual, syntax.LineNotContains: log.LineMatchNotEqual,
-	syntax.LineMatch: log.LineMatchRegexp, syntax.LineNotMatch: log.LineMatchNotRegexp,
-	syntax.LinePattern: log.LineMatchPattern, syntax.LineNotPattern: log.LineMatchNotPattern,
-}
-
-// lineFilter builds one line filter stage. Alternatives joined with "or" pass a line when any of
-// them matches for the positive operators, and when none does for the negative ones.
-func lineFilter(lf *syntax.LineFilter) (log.Filterer, error) {
-	mt, ok := lineMatchTypes[lf.Op]
-	if !ok {
-		return nil, fmt.Errorf("unknown line filter operator %q", lf.Op)
-	}
-	negative := mt == log.LineMatchNotEqual || mt == log.LineMatchNotRegexp || mt == log.LineMatchNotPattern
-	var out log.Filterer
-	for _, v := range lf.Values {
-		var f log.Filterer
-		var err error
-		if v.IP {
-			f, err = log.NewIPFilter(v.Value, mt)
-		} else {
-			f, err = log.NewFilter(v.Value, mt)
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case out == nil:
-			out = f
-		case negative:
-			out = log.NewAndFilter(out, f)
-		default:
-			out = log.NewOrFilter(out, f)
-		}
-	}
-	if out == nil {
-		return nil, errors.New("line filter without a value")
-	}
-	return out, nil
 }
 
 // parse fills r.sel from r.Query.
