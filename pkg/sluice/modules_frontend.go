@@ -7,8 +7,12 @@ import (
 
 // newFrontend puts the query frontend in front of the engine: it splits long range queries
 // by each tenant's split_queries_by_interval, runs the pieces in parallel and caches metric
-// results over closed intervals.
-
+// results over closed intervals. Cached results are keyed by the tenant's delete-request
+// generation, so a new or cancelled delete request is seen at once.
 func (s *Sluice) newFrontend(next api.Engine) api.Engine {
-	return queryrange.New(s.cfg.QueryRange, next, s.overrides, s.reg)
+	f := queryrange.New(s.cfg.QueryRange, next, s.overrides, s.reg)
+	if s.deletes != nil {
+		f.SetCacheGeneration(s.deletes.CacheGeneration)
+	}
+	return f
 }

@@ -31,6 +31,9 @@ type Frontend struct {
 	limits Limits
 	cache  *resultsCache // nil when caching is off
 	now    func() time.Time
+	// cacheGen, when set, returns a tenant's cache generation: it changes when the tenant's
+	// delete requests change, so cached results that still count deleted lines are not used.
+	cacheGen func(tenant string) int64
 
 	subQueries prometheus.Counter
 }
@@ -52,6 +55,10 @@ func New(cfg Config, next api.Engine, limits Limits, reg prometheus.Registerer) 
 	}
 	return f
 }
+
+// SetCacheGeneration makes the results cache keyed by gen(tenant) too, as Loki's cache
+// generation numbers do for delete requests. Call it before the first query.
+func (f *Frontend) SetCacheGeneration(gen func(tenant string) int64) { f.cacheGen = gen }
 
 // badRequestError is an error the API answers with 400.
 type badRequestError struct{ err error }
@@ -172,6 +179,9 @@ func (f *Frontend) queryMetric(ctx context.Context, id string, q api.QueryReques
 			cacheable := f.cache != nil && sp.end <= freshUntil
 			if cacheable {
 				key = cacheKey(id, q.Query, q.Step, sp)
+				if f.cacheGen != nil {
+					key = strconv.FormatInt(f.cacheGen(id), 10) + ":" + key
+				}
 				if r := f.cache.get(key); r != nil {
 					return subResult{r, true}, nil
 				}
