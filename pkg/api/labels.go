@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -24,7 +25,7 @@ func (a *API) labelRequest(r *http.Request) (from, through int64, ms []*labels.M
 	if err != nil {
 		return 0, 0, nil, err
 	}
-	if q := r.Form.Get("query"); q != "" {
+	if q := strings.TrimSpace(r.Form.Get("query")); q != "" && q != "{}" {
 		if ms, err = syntax.ParseMatchers(q); err != nil {
 			return 0, 0, nil, badParam("%v", err)
 		}
@@ -96,7 +97,8 @@ func (a *API) series(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, sel := range selectors {
 		var ms []*labels.Matcher
-		if sel != "" {
+		// Loki takes the empty selector {} as "every stream".
+		if sel = strings.TrimSpace(sel); sel != "" && sel != "{}" {
 			if ms, err = syntax.ParseMatchers(sel); err != nil {
 				a.writeError(w, badParam("%v", err))
 				return

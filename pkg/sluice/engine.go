@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/sluicelog/sluice/pkg/api"
 	"github.com/sluicelog/sluice/pkg/logql"
@@ -43,6 +44,16 @@ func (e *engine) Query(ctx context.Context, q api.QueryRequest) (*api.QueryResul
 	lim := e.limits.For(id)
 	if max := lim.MaxEntriesLimitPerQuery; max > 0 && q.Limit > max {
 		return nil, badRequest(fmt.Errorf("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)", q.Limit, max))
+	}
+	if lb := lim.MaxQueryLookback.D(); lb > 0 {
+		// As Loki: nothing older than now - max_query_lookback is read.
+		oldest := time.Now().Add(-lb)
+		if q.End.Before(oldest) {
+			return emptyResult(q)
+		}
+		if q.Start.Before(oldest) {
+			q.Start = oldest
+		}
 	}
 	if max := lim.MaxQueryLength.D(); max > 0 && q.End.Sub(q.Start) > max {
 		return nil, badRequest(fmt.Errorf("the query time range exceeds the limit (query length: %s, limit: %s)", q.End.Sub(q.Start), lim.MaxQueryLength))
@@ -116,4 +127,24 @@ func (e *engine) Query(ctx context.Context, q api.QueryRequest) (*api.QueryResul
 		return nil, fmt.Errorf("engine returned %T (bug)", res.Data)
 	}
 	return out, nil
+}
+
+// emptyResult is the result of a query that reads nothing, of the type it would have had.
+func emptyResult(q api.QueryRequest) (*api.QueryResult, error) {
+	expr, err := syntax.ParseExpr(q.Query)
+	if err != nil {
+		return nil, badRequest(err)
+	}
+	switch {
+	case isLogQuery(expr):
+		return &api.QueryResult{Type: api.ResultStreams}, nil
+	case q.Instant:
+		return &api.QueryResult{Type: api.ResultVector}, nil
+	}
+	return &api.QueryResult{Type: api.ResultMatrix}, nil
+}
+
+func isLogQuery(e syntax.Expr) bool {
+	_, ok := e.(*syntax.LogSelector)
+	return ok
 }

@@ -98,6 +98,12 @@ func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 	}
 	s := &Sluice{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), overrides: validation.NewOverrides(cfg.Limits)}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	unlock, err := lockDataDir(cfg.Common.PathPrefix)
+	if err != nil {
+		return nil, err
+	}
+	// Registered first, so released last.
+	s.onStop("data directory lock", func(context.Context) error { return unlock() })
 	for _, m := range []struct {
 		name string
 		init func() error

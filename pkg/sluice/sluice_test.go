@@ -301,3 +301,54 @@ func TestRuntimeOverridesReload(t *testing.T) {
 		t.Fatalf("/runtime_config = %s", b)
 	}
 }
+
+func TestDataDirectoryLocked(t *testing.T) {
+	first := sluicetest.Start(t)
+	cfg, err := sluice.LoadConfig([]string{"-server.http-listen-address=127.0.0.1", "-server.http-listen-port=0", "-common.path-prefix=" + first.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sluice.New(cfg, nil); err == nil || !strings.Contains(err.Error(), "in use by another sluice process") {
+		t.Fatalf("second server on the same data directory: %v, want refused", err)
+	}
+	// The first server still works and, once stopped, frees the directory.
+	if err := first.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	sluicetest.Start(t, sluicetest.WithDir(first.Dir))
+}
+
+func TestMaxQueryLookback(t *testing.T) {
+	srv := sluicetest.Start(t, sluicetest.WithConfig(func(c *sluice.Config) {
+		c.Limits.MaxQueryLookback = flagext.Duration(time.Hour)
+	}))
+	now := time.Now()
+	body := fmt.Sprintf(`{"streams":[{"stream":{"app":"lb"},"values":[["%d","old"],["%d","new"]]}]}`,
+		now.Add(-2*time.Hour).UnixNano(), now.Add(-time.Minute).UnixNano())
+	if resp := doPush(t, srv.URL, "application/json", "", []byte(body)); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("push: %d", resp.StatusCode)
+	}
+	got := lines(queryRange(t, srv.URL, url.Values{"query": {`{app="lb"}`}, "since": {"3h"}}))
+	if len(got) != 1 || !strings.HasSuffix(got[0], "new") {
+		t.Fatalf("with a 1h lookback limit a 3h query returned %v, want only the line of the last hour", got)
+	}
+	old := queryRange(t, srv.URL, url.Values{"query": {`{app="lb"}`}, "start": {strconv.FormatInt(now.Add(-3*time.Hour).UnixNano(), 10)}, "end": {strconv.FormatInt(now.Add(-90*time.Minute).UnixNano(), 10)}})
+	if old.Data.ResultType != "streams" || len(old.Data.Result) != 0 {
+		t.Fatalf("a query wholly before the lookback = %+v, want empty streams", old.Data)
+	}
+}
+
+func TestSeriesOfEmptySelector(t *testing.T) {
+	srv := sluicetest.Start(t)
+	body := fmt.Sprintf(`{"streams":[{"stream":{"app":"a"},"values":[["%d","x"]]},{"stream":{"app":"b"},"values":[["%d","y"]]}]}`, time.Now().UnixNano(), time.Now().UnixNano())
+	doPush(t, srv.URL, "application/json", "", []byte(body))
+	resp, err := http.Get(srv.URL + "/loki/api/v1/series?match[]=%7B%7D&since=5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"app":"a"`) || !strings.Contains(string(b), `"app":"b"`) {
+		t.Fatalf("series of {} = %d %s, want every stream", resp.StatusCode, b)
+	}
+}
