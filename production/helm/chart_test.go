@@ -168,6 +168,9 @@ func TestDefaultValues(t *testing.T) {
 	if m.Get(pod, "terminationGracePeriodSeconds") != 300 {
 		t.Errorf("terminationGracePeriodSeconds = %v", m.Get(pod, "terminationGracePeriodSeconds"))
 	}
+	if m.String(c, "startupProbe", "httpGet", "path") == "" {
+		t.Errorf("no startupProbe: the port opens only after the WAL replay")
+	}
 	if m.String(c, "readinessProbe", "httpGet", "path") != "/ready" || m.String(c, "livenessProbe", "httpGet", "path") == "" {
 		t.Errorf("probes: readiness %v, liveness %v", m.Get(c, "readinessProbe"), m.Get(c, "livenessProbe"))
 	}

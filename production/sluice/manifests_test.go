@@ -213,7 +213,13 @@ func TestStatefulSet(t *testing.T) {
 	if got := m.String(c, "readinessProbe", "httpGet", "path"); got != "/ready" {
 		t.Errorf("readinessProbe path = %q, want /ready", got)
 	}
-	for _, p := range []string{"readinessProbe", "livenessProbe"} {
+	// The port opens only after WAL replay: the startup probe must allow minutes of it.
+	period, _ := m.Get(c, "startupProbe", "periodSeconds").(int)
+	failures, _ := m.Get(c, "startupProbe", "failureThreshold").(int)
+	if period*failures < 600 {
+		t.Errorf("startupProbe allows %ds of start-up, want at least 10 minutes for a WAL replay", period*failures)
+	}
+	for _, p := range []string{"readinessProbe", "livenessProbe", "startupProbe"} {
 		if m.String(c, p, "httpGet", "port") != "http-metrics" {
 			t.Errorf("%s port = %v, want http-metrics", p, m.Get(c, p, "httpGet", "port"))
 		}
