@@ -81,7 +81,7 @@ func New(cfg *config.Config, opts Options, log *slog.Logger) (*Agent, error) {
 		log.Warn("config section not supported, ignored", "what", u)
 	}
 	pos, err := positions.Open(positions.Config{Filename: cfg.Positions.Filename, SyncPeriod: cfg.Positions.SyncPeriod.D(),
-		IgnoreInvalidYAML: cfg.Positions.IgnoreInvalidYAML}, log)
+		IgnoreInvalidYAML: cfg.Positions.IgnoreInvalidYAML, ReadOnly: opts.DryRun}, log)
 	if err != nil {
 		return nil, err
 	}

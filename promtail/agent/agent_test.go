@@ -518,6 +518,10 @@ func TestDryRun(t *testing.T) {
 	if !strings.Contains(out.String(), `job="test"`) {
 		t.Errorf("dry run output lacks labels: %q", out.String())
 	}
+	// A dry run must not move the positions, or a real run would skip what it printed.
+	if b, err := os.ReadFile(filepath.Join(dir, "positions.yaml")); err == nil && strings.Contains(string(b), "d.log") {
+		t.Errorf("dry run saved positions: %s", b)
+	}
 }
 
 type syncBuffer struct {

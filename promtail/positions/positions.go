@@ -40,6 +40,9 @@ type Config struct {
 	Filename          string
 	SyncPeriod        time.Duration
 	IgnoreInvalidYAML bool
+	// ReadOnly keeps the table in memory only (a -dry-run): the file is read but never
+	// written, so a later real run still sends what the dry run printed.
+	ReadOnly bool
 }
 
 // Positions is the in-memory table and its file. It is safe for concurrent use.
@@ -168,6 +171,9 @@ func (p *Positions) Paths() []string {
 // Save writes the table if it changed since the last save: to a temporary file beside the
 // target, fsynced, then renamed over it, so a crash leaves either the old or the new file.
 func (p *Positions) Save() error {
+	if p.cfg.ReadOnly {
+		return nil
+	}
 	p.mu.Lock()
 	if !p.dirty {
 		p.mu.Unlock()
