@@ -1,6 +1,7 @@
 package flagext
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +75,18 @@ func TestSecretHidden(t *testing.T) {
 	out, _ := yaml.Marshal(c)
 	if string(out) != "key: '********'\n" {
 		t.Fatalf("marshal = %q, want the value hidden", out)
+	}
+}
+
+func TestSecretURLHidden(t *testing.T) {
+	u := SecretURL("s3://AKIA:hunter2@eu-west-1/bucket")
+	out, _ := yaml.Marshal(struct {
+		S3 SecretURL `yaml:"s3"`
+	}{u})
+	if strings.Contains(string(out), "hunter2") || !strings.Contains(string(out), "AKIA") {
+		t.Fatalf("marshal = %q, want the password hidden and the rest kept", out)
+	}
+	if u.Value() != "s3://AKIA:hunter2@eu-west-1/bucket" {
+		t.Fatalf("Value = %q", u.Value())
 	}
 }

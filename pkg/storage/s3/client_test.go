@@ -307,7 +307,7 @@ func TestURLConfig(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Start(t)
 	bucket := srv.CreateBucket(t)
-	cfg := s3.Config{URL: "http://" + s3test.AccessKey + ":" + s3test.SecretKey + "@" + srv.Addr() + "/" + bucket}
+	cfg := s3.Config{URL: flagext.SecretURL("http://" + s3test.AccessKey + ":" + s3test.SecretKey + "@" + srv.Addr() + "/" + bucket)}
 	c := newClient(t, cfg)
 	ctx := testCtx(t)
 	if err := c.Put(ctx, "via/url", strings.NewReader("ok")); err != nil {

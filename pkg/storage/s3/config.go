@@ -24,16 +24,16 @@ const (
 type Config struct {
 	// URL is Loki's all-in-one form, s3://key:secret@endpoint-or-region/bucket. Fields set
 	// explicitly below win over the parts of the URL.
-	URL             string         `yaml:"s3"`
-	ForcePathStyle  bool           `yaml:"s3forcepathstyle"`
-	BucketNames     string         `yaml:"bucketnames"`
-	Endpoint        string         `yaml:"endpoint"`
-	Region          string         `yaml:"region"`
-	AccessKeyID     string         `yaml:"access_key_id"`
-	SecretAccessKey flagext.Secret `yaml:"secret_access_key"`
-	SessionToken    flagext.Secret `yaml:"session_token"`
-	Insecure        bool           `yaml:"insecure"`
-	StorageClass    string         `yaml:"storage_class"`
+	URL             flagext.SecretURL `yaml:"s3"`
+	ForcePathStyle  bool              `yaml:"s3forcepathstyle"`
+	BucketNames     string            `yaml:"bucketnames"`
+	Endpoint        string            `yaml:"endpoint"`
+	Region          string            `yaml:"region"`
+	AccessKeyID     string            `yaml:"access_key_id"`
+	SecretAccessKey flagext.Secret    `yaml:"secret_access_key"`
+	SessionToken    flagext.Secret    `yaml:"session_token"`
+	Insecure        bool              `yaml:"insecure"`
+	StorageClass    string            `yaml:"storage_class"`
 
 	HTTP    HTTPConfig    `yaml:"http_config"`
 	SSE     SSEConfig     `yaml:"sse"`
@@ -68,7 +68,7 @@ type BackoffConfig struct {
 
 // RegisterFlags registers the flags under "-s3." with Loki's names and defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.URL, "s3.url", "", "S3 endpoint URL with escaped key and secret encoded: s3://key:secret@endpoint-or-region/bucket.")
+	fs.Var(&c.URL, "s3.url", "S3 endpoint URL with escaped key and secret encoded: s3://key:secret@endpoint-or-region/bucket.")
 	fs.BoolVar(&c.ForcePathStyle, "s3.force-path-style", false, "Use path-style addressing (endpoint/bucket/key) instead of virtual-hosted style (bucket.endpoint/key). Always on for localhost and IP endpoints.")
 	fs.StringVar(&c.BucketNames, "s3.buckets", "", "Comma-separated list of bucket names; keys are spread over them by hash.")
 	fs.StringVar(&c.Endpoint, "s3.endpoint", "", "S3 endpoint as host[:port] (or a full URL) of an S3-compatible store; empty for AWS.")
@@ -157,7 +157,7 @@ func (c *Config) resolve() (resolved, error) {
 	var r resolved
 	var host string
 	if c.URL != "" {
-		u, err := url.Parse(c.URL)
+		u, err := url.Parse(c.URL.Value())
 		if err != nil {
 			return r, fmt.Errorf("s3: parse s3 URL: %w", err)
 		}

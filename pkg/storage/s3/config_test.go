@@ -206,7 +206,7 @@ func FuzzResolve(f *testing.F) {
 	f.Add("", "minio.local:9000", "a,b")
 	f.Add("s3://%zz", "[::1", ",")
 	f.Fuzz(func(t *testing.T, rawURL, endpoint, buckets string) {
-		c := Config{URL: rawURL, Endpoint: endpoint, BucketNames: buckets}
+		c := Config{URL: flagext.SecretURL(rawURL), Endpoint: endpoint, BucketNames: buckets}
 		if err := c.Validate(); err != nil {
 			return
 		}
