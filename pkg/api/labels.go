@@ -34,7 +34,31 @@ func (a *API) labelRequest(r *http.Request) (from, through int64, ms []*labels.M
 	return start.UnixNano(), end.UnixNano() + 1, ms, nil
 }
 
-func (a *API) labelNames(w http.ResponseWriter, r *http.Request) {
+func (a *API) labelNames(w http.ResponseWriter, r *http.Request)  { a.serveLabelNames(w, r, false) }
+func (a *API) labelValues(w http.ResponseWriter, r *http.Request) { a.serveLabelValues(w, r, false) }
+func (a *API) legacyLabelNames(w http.ResponseWriter, r *http.Request) {
+	a.serveLabelNames(w, r, true)
+}
+func (a *API) legacyLabelValues(w http.ResponseWriter, r *http.Request) {
+	a.serveLabelValues(w, r, true)
+}
+
+// writeLabels answers a label look-up: {"status":"success","data":[..]}, or for the
+// deprecated /api/prom/label endpoints Loki's LabelResponse message as is: {"values":[..]}.
+func writeLabels(w http.ResponseWriter, values []string, legacy bool) {
+	if values == nil {
+		values = []string{}
+	}
+	if legacy {
+		writeJSON(w, struct {
+			Values []string `json:"values"`
+		}{values})
+		return
+	}
+	writeJSON(w, labelsResponse{Status: "success", Data: values})
+}
+
+func (a *API) serveLabelNames(w http.ResponseWriter, r *http.Request, legacy bool) {
 	from, through, ms, err := a.labelRequest(r)
 	if err != nil {
 		a.writeError(w, err)
@@ -51,10 +75,10 @@ func (a *API) labelNames(w http.ResponseWriter, r *http.Request) {
 			out = append(out, n)
 		}
 	}
-	writeJSON(w, labelsResponse{Status: "success", Data: out})
+	writeLabels(w, out, legacy)
 }
 
-func (a *API) labelValues(w http.ResponseWriter, r *http.Request) {
+func (a *API) serveLabelValues(w http.ResponseWriter, r *http.Request, legacy bool) {
 	from, through, ms, err := a.labelRequest(r)
 	if err != nil {
 		a.writeError(w, err)
@@ -65,10 +89,7 @@ func (a *API) labelValues(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, err)
 		return
 	}
-	if values == nil {
-		values = []string{}
-	}
-	writeJSON(w, labelsResponse{Status: "success", Data: values})
+	writeLabels(w, values, legacy)
 }
 
 type seriesResponse struct {
