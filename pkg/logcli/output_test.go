@@ -102,8 +102,8 @@ func TestStatsFlag(t *testing.T) {
 	if err := q.DoQuery(ctx(t), newClient(t, srv.URL), &cp.p); err != nil {
 		t.Fatal(err)
 	}
-	want := "Ingester.TotalReached           1\nQuerier.Store.TotalChunksRef    0\nSummary.BytesProcessedPerSecond 1000\n"
-	if !strings.HasPrefix(cp.stderr.String(), want) || !strings.Contains(cp.stderr.String(), "Summary.ExecTime                0.1\n") {
+	want := "Ingester.TotalReached           1\nQuerier.Store.TotalChunksRef    0\nSummary.BytesProcessedPerSecond 1.0 kB\n"
+	if !strings.HasPrefix(cp.stderr.String(), want) || !strings.Contains(cp.stderr.String(), "Summary.ExecTime                100ms\n") {
 		t.Errorf("stats output %q, want it to start with %q", cp.stderr.String(), want)
 	}
 }

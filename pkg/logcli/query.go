@@ -2,6 +2,7 @@ package logcli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -127,13 +128,16 @@ func printMetric(w io.Writer, d *QueryData) error {
 }
 
 // printStats writes the statistics of a response to the log, one "Section.Key value" line per
-// number, as Loki's logcli --stats does.
+// number, as Loki's logcli --stats does: byte counts in SI units ("2.9 MB"), times as durations
+// ("83.1µs"), other numbers exactly as the server sent them.
 func printStats(p *Printer, raw json.RawMessage) {
 	if len(raw) == 0 || p.Log == nil {
 		return
 	}
 	var tree map[string]any
-	if json.Unmarshal(raw, &tree) != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // no float64 round trip: large counts would print as 2.863674e+06
+	if dec.Decode(&tree) != nil {
 		return
 	}
 	var lines []string
@@ -162,9 +166,29 @@ func flattenStats(lines *[]string, prefix string, v any) {
 			}
 			flattenStats(lines, name, t[k])
 		}
+	case json.Number:
+		*lines = append(*lines, prefix+"\t"+statValue(prefix[strings.LastIndexByte(prefix, '.')+1:], t))
 	default:
 		*lines = append(*lines, fmt.Sprintf("%s\t%v", prefix, t))
 	}
+}
+
+// statValue renders the statistic named key. Loki sends execTime and queueTime in seconds and
+// chunksDownloadTime in nanoseconds.
+func statValue(key string, n json.Number) string {
+	f, err := n.Float64()
+	if err != nil {
+		return n.String()
+	}
+	switch {
+	case key == "ExecTime" || key == "QueueTime":
+		return time.Duration(f * float64(time.Second)).String()
+	case strings.HasSuffix(key, "Time"):
+		return time.Duration(f).String()
+	case strings.Contains(key, "Bytes") && f >= 0:
+		return humanBytes(uint64(f))
+	}
+	return n.String()
 }
 
 // DoQuery runs a range query and prints it: log lines page by page (see pager.download), or a

@@ -116,7 +116,8 @@ func addVolumes(groups map[string]*index.Volume, streams []ingester.StreamStats,
 	}
 	names := slices.Collect(maps.Keys(keep))
 	for _, s := range streams {
-		if s.Entries == 0 {
+		// A stream whose share of a chunk rounds to no entry still has bytes in range.
+		if s.Entries == 0 && s.Bytes == 0 {
 			continue
 		}
 		if req.AggregateBy == index.AggregateByLabels {
