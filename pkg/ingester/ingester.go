@@ -149,7 +149,7 @@ func (i *Ingester) apply(tenant string, streams []logproto.Stream, checkLimits b
 	var firstErr error
 	accepted := make([]logproto.Stream, 0, len(streams))
 	for _, ps := range streams {
-		s, err := inst.getOrCreate(ps.Labels, lim)
+		s, err := inst.getOrCreate(tenant, ps.Labels, lim)
 		if err != nil {
 			i.metrics.discarded.WithLabelValues(validation.ReasonStreamLimit, tenant).Add(float64(len(ps.Entries)))
 			if firstErr == nil {
@@ -211,7 +211,7 @@ func (i *Ingester) instanceIfExists(tenant string) *instance {
 	return i.tenants[tenant]
 }
 
-func (inst *instance) getOrCreate(key string, lim *validation.Limits) (*stream, error) {
+func (inst *instance) getOrCreate(tenant, key string, lim *validation.Limits) (*stream, error) {
 	inst.mu.RLock()
 	s := inst.streams[key]
 	inst.mu.RUnlock()
@@ -228,7 +228,7 @@ func (inst *instance) getOrCreate(key string, lim *validation.Limits) (*stream, 
 		max = lim.MaxStreamsPerUser
 	}
 	if max > 0 && len(inst.streams) >= max {
-		return nil, fmt.Errorf("Maximum active stream limit exceeded when trying to create stream %s, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '%d'", key, max)
+		return nil, fmt.Errorf("Maximum active stream limit exceeded when trying to create stream %s, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '%s' (limit %d)", key, tenant, max)
 	}
 	// The key may alias a buffer the caller reuses (a WAL record during replay): the map and
 	// the stream keep their own copy, and the labels are parsed from that copy.

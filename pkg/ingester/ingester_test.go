@@ -196,3 +196,34 @@ func TestPerStreamRateLimit(t *testing.T) {
 		t.Fatalf("push after the bucket refilled: %v", err)
 	}
 }
+
+func TestStreamLimit(t *testing.T) {
+	var cfg Config
+	fs := flag.NewFlagSet("", flag.PanicOnError)
+	cfg.RegisterFlags(fs)
+	var lim validation.Limits
+	lim.RegisterFlags(fs)
+	lim.MaxGlobalStreamsPerUser = 2
+	cfg.WAL.Enabled = false
+	ing, err := New(cfg, validation.NewOverrides(lim), &memStore{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(app string) error {
+		return ing.Push(context.Background(), "team-a", []logproto.Stream{{Labels: fmt.Sprintf(`{app=%q}`, app), Entries: []logproto.Entry{{Timestamp: 1, Line: "x"}}}})
+	}
+	if err := push("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := push("b"); err != nil {
+		t.Fatal(err)
+	}
+	err = push("c")
+	var de *distributor.Error
+	if !errors.As(err, &de) || de.Status != 429 || !strings.Contains(de.Msg, "Maximum active stream limit exceeded") || !strings.Contains(de.Msg, "team-a") || !strings.Contains(de.Msg, "limit 2") {
+		t.Fatalf("third stream = %v, want 429 naming the limit, the tenant and the value", err)
+	}
+	if err := push("a"); err != nil {
+		t.Fatalf("an existing stream is still accepted: %v", err)
+	}
+}
