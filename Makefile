@@ -44,14 +44,19 @@ fmt:
 # (bench-storage: scripts/bench/run.sh, a real server under the loadgen workload; LINES=,
 # PROFILE=1 and the other settings are described at the top of the script).
 BENCHTIME ?= 200ms
-.PHONY: bench-go bench-storage
-bench: bench-go bench-storage
+.PHONY: bench-go bench-storage bench-promtail
+bench: bench-go bench-storage bench-promtail
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 bench-storage:
 	GO=$(GO) bash ./scripts/bench/run.sh
+
+# promtail shipping CRI pod logs to Sluice: throughput and memory while tailing 1,000 files
+# (scripts/bench/promtail.sh; LINES=, TAIL_FILES= and the other settings at the top of the script).
+bench-promtail:
+	GO=$(GO) bash ./scripts/bench/promtail.sh
 
 # Run each fuzz target briefly.
 FUZZTIME ?= 10s
