@@ -90,6 +90,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// caller instead, so that tests can call run.
 	app.Terminate(func(c int) { panic(terminated(c)) })
 
+	// kingpin writes the bash and zsh completion scripts; fish gets one here that asks the
+	// same completion engine (--completion-bash) for candidates.
+	app.Flag("completion-script-fish", "Generate completion script for fish.").Hidden().PreAction(func(*kingpin.ParseContext) error {
+		fmt.Fprint(stdout, fishCompletion)
+		panic(terminated(0))
+	}).Bool()
+
 	quiet := app.Flag("quiet", "Do not print query metadata (URLs, common labels) to stderr").Short('q').Bool()
 	statistics := app.Flag("stats", "Print the statistics the server returns with each response to stderr").Bool()
 	outputMode := app.Flag("output", "Output format of log lines: default, raw (the line alone) or jsonl").
@@ -469,3 +476,13 @@ func runFmt(stdin io.Reader, stdout io.Writer, fail func(error) int) int {
 	fmt.Fprintln(stdout, out)
 	return 0
 }
+
+// fishCompletion completes logcli's commands and flags in fish through kingpin's completion
+// engine, as the bash script does.
+const fishCompletion = `function __logcli_complete
+    set -l args (commandline -opc)
+    set -e args[1]
+    logcli --completion-bash $args (commandline -ct) 2>/dev/null
+end
+complete -c logcli -f -a '(__logcli_complete)'
+`

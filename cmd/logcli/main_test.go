@@ -211,6 +211,7 @@ func TestHelpVersionCompletion(t *testing.T) {
 		{[]string{"help", "query"}, "--parallel-max-workers"},
 		{[]string{"--completion-script-bash"}, "complete -F"},
 		{[]string{"--completion-script-zsh"}, "compdef"},
+		{[]string{"--completion-script-fish"}, "complete -c logcli -f -a"},
 	} {
 		code, out, errOut := runCaptureStdout(t, tt.args...)
 		if code != 0 || !strings.Contains(out+errOut, tt.want) {
