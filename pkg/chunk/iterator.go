@@ -46,7 +46,19 @@ type Iterator struct {
 
 	mdCache map[string]labels.Labels // metadata reference bytes → labels
 	sb      labels.ScratchBuilder
+
+	// decoded counts the blocks opened, for query statistics.
+	decoded DecodeStats
 }
+
+// DecodeStats is what an iterator decoded: blocks opened, the entries they hold and their raw
+// (decompressed) size, whether or not a filter or the time range kept the entries.
+type DecodeStats struct {
+	Blocks, Entries, Bytes int64
+}
+
+// Decoded returns what the iterator has decoded so far.
+func (it *Iterator) Decoded() DecodeStats { return it.decoded }
 
 var _ iter.EntryIterator = (*Iterator)(nil)
 
@@ -242,6 +254,9 @@ func (it *Iterator) open(s blockSource) *cursor {
 		raw = out
 	}
 	c.dec.reset(raw, s.meta)
+	it.decoded.Blocks++
+	it.decoded.Entries += int64(s.meta.Entries)
+	it.decoded.Bytes += int64(s.meta.RawSize)
 	if it.backward {
 		// Entries are delta-coded forward, so walking a block backward starts by locating
 		// its entries in range.

@@ -27,6 +27,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/logproto"
 	"github.com/sluicelog/sluice/pkg/logql"
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
+	"github.com/sluicelog/sluice/pkg/querystats"
 	"github.com/sluicelog/sluice/pkg/storage"
 	"github.com/sluicelog/sluice/pkg/validation"
 	"github.com/sluicelog/sluice/pkg/wal"
@@ -277,6 +278,11 @@ func (i *Ingester) SelectLogs(ctx context.Context, tenant string, p logql.Select
 		s.mu.Unlock()
 		// One stream's chunks may overlap and, after a WAL replay, repeat entries; different
 		// streams never share an entry, so only the per-stream merge drops duplicates.
+		if st := querystats.From(ctx); st != nil {
+			for k, it := range sits {
+				sits[k] = &accounted{it, st}
+			}
+		}
 		switch len(sits) {
 		case 0:
 		case 1:
@@ -321,4 +327,19 @@ func (s *stream) overlaps(from, through int64) bool {
 		}
 	}
 	return false
+}
+
+// accounted adds what a chunk iterator decoded to the query's statistics when it is closed.
+type accounted struct {
+	iter.EntryIterator
+	st *querystats.Stats
+}
+
+func (a *accounted) Close() error {
+	if c, ok := a.EntryIterator.(interface{ Decoded() chunk.DecodeStats }); ok {
+		d := c.Decoded()
+		a.st.HeadChunkLines.Add(d.Entries)
+		a.st.HeadChunkBytes.Add(d.Bytes)
+	}
+	return a.EntryIterator.Close()
 }

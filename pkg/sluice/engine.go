@@ -10,6 +10,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/api"
 	"github.com/sluicelog/sluice/pkg/logql"
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
+	"github.com/sluicelog/sluice/pkg/querystats"
 	"github.com/sluicelog/sluice/pkg/tenant"
 	"github.com/sluicelog/sluice/pkg/validation"
 )
@@ -70,6 +71,7 @@ func (e *engine) Query(ctx context.Context, q api.QueryRequest) (*api.QueryResul
 	if q.Instant {
 		p.Step = 0
 	}
+	ctx, st := querystats.With(ctx)
 	res, err := logql.NewEngine(e.q, logql.Options{MaxSeries: lim.MaxQuerySeries}).Query(ctx, p)
 	if err != nil {
 		var pe *syntax.ParseError
@@ -80,14 +82,24 @@ func (e *engine) Query(ctx context.Context, q api.QueryRequest) (*api.QueryResul
 		}
 		return nil, err
 	}
+	// As Loki counts them, lines and bytes processed are everything decoded, from chunks in
+	// the store and in the ingesters, before line filters; post-filter lines are what reached
+	// the rest of the pipeline.
+	decoded := st.DecompressedLines.Load() + st.HeadChunkLines.Load()
+	decodedBytes := st.DecompressedBytes.Load() + st.HeadChunkBytes.Load()
 	out := &api.QueryResult{Stats: api.Stats{
 		ExecTime:             res.Stats.ExecTime,
-		TotalBytesProcessed:  res.Stats.BytesProcessed,
-		TotalLinesProcessed:  res.Stats.LinesProcessed,
+		TotalBytesProcessed:  max(decodedBytes, res.Stats.BytesProcessed),
+		TotalLinesProcessed:  max(decoded, res.Stats.LinesProcessed),
 		TotalEntriesReturned: res.Stats.EntriesReturned,
-		PostFilterLines:      res.Stats.EntriesReturned,
-		DecompressedLines:    res.Stats.LinesProcessed,
-		DecompressedBytes:    res.Stats.BytesProcessed,
+		PostFilterLines:      res.Stats.LinesProcessed,
+		ChunksRef:            st.ChunksRef.Load(),
+		ChunksDownloaded:     st.ChunksDownloaded.Load(),
+		CompressedBytes:      st.CompressedBytes.Load(),
+		DecompressedLines:    st.DecompressedLines.Load(),
+		DecompressedBytes:    st.DecompressedBytes.Load(),
+		HeadChunkLines:       st.HeadChunkLines.Load(),
+		HeadChunkBytes:       st.HeadChunkBytes.Load(),
 	}}
 	switch v := res.Data.(type) {
 	case logql.Streams:

@@ -352,3 +352,39 @@ func TestSeriesOfEmptySelector(t *testing.T) {
 		t.Fatalf("series of {} = %d %s, want every stream", resp.StatusCode, b)
 	}
 }
+
+// TestQueryStats checks that data.stats counts every line a filtered query decoded, from the
+// ingester before a flush and from stored chunks after it, as Loki's totalLinesProcessed does.
+func TestQueryStats(t *testing.T) {
+	srv := sluicetest.Start(t)
+	now := time.Now()
+	var values []string
+	for i := 0; i < 100; i++ {
+		values = append(values, fmt.Sprintf(`["%d","line %d"]`, now.Add(-time.Minute).UnixNano()+int64(i), i))
+	}
+	body := fmt.Sprintf(`{"streams":[{"stream":{"app":"st"},"values":[%s]}]}`, strings.Join(values, ","))
+	if resp := doPush(t, srv.URL, "application/json", "", []byte(body)); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("push: %d", resp.StatusCode)
+	}
+	stats := func() map[string]any {
+		qr := queryRange(t, srv.URL, url.Values{"query": {`{app="st"} |= "line 7"`}, "since": {"5m"}, "limit": {"1000"}})
+		if n := len(lines(qr)); n != 11 {
+			t.Fatalf("filter returned %d lines, want 11", n)
+		}
+		return qr.Data.Stats
+	}
+	summary := func(s map[string]any) map[string]any { return s["summary"].(map[string]any) }
+	if got := summary(stats())["totalLinesProcessed"]; got != float64(100) {
+		t.Fatalf("before flush totalLinesProcessed = %v, want all 100 lines decoded", got)
+	}
+	resp, err := http.Post(srv.URL+"/flush", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	s := stats()
+	store := s["querier"].(map[string]any)["store"].(map[string]any)
+	if summary(s)["totalLinesProcessed"] != float64(100) || store["totalChunksDownloaded"] != float64(1) || store["totalChunksRef"] != float64(1) {
+		t.Fatalf("after flush stats = %v / %v, want 100 lines from 1 chunk downloaded", summary(s), store)
+	}
+}

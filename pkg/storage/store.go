@@ -15,6 +15,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/iter"
 	"github.com/sluicelog/sluice/pkg/logproto"
 	"github.com/sluicelog/sluice/pkg/logql"
+	"github.com/sluicelog/sluice/pkg/querystats"
 )
 
 // Store is the chunk store: chunk objects in an ObjectClient, found through the label index.
@@ -63,6 +64,12 @@ func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLog
 	if err != nil {
 		return nil, fmt.Errorf("look up chunks: %w", err)
 	}
+	st := querystats.From(ctx)
+	if st != nil {
+		for _, sc := range series {
+			st.ChunksRef.Add(int64(len(sc.Chunks)))
+		}
+	}
 	its := make([]iter.EntryIterator, 0, len(series))
 	// A filtered scan of several series decodes them in parallel (prefetch.go); without a
 	// filter nearly every entry is kept and copying them between goroutines costs more than
@@ -75,7 +82,7 @@ func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLog
 		if len(sc.Chunks) == 0 {
 			continue
 		}
-		var it iter.EntryIterator = &seriesIterator{ctx: ctx, store: s, lbls: sc.Labels, groups: overlapGroups(sc.Chunks, p.Direction), p: p}
+		var it iter.EntryIterator = &seriesIterator{ctx: ctx, store: s, lbls: sc.Labels, groups: overlapGroups(sc.Chunks, p.Direction), p: p, stats: st}
 		if group != nil {
 			it = group.start(ctx, it, sc.Labels)
 		}
@@ -119,6 +126,22 @@ type seriesIterator struct {
 	cur    iter.EntryIterator
 	hash   uint64
 	err    error
+	// chunks are the chunk iterators of the current group, whose decoding is added to the
+	// query's statistics when the group is done.
+	chunks []*chunk.Iterator
+	stats  *querystats.Stats
+}
+
+// account adds what the current group's chunks decoded to the query's statistics.
+func (it *seriesIterator) account() {
+	if it.stats != nil {
+		for _, c := range it.chunks {
+			d := c.Decoded()
+			it.stats.DecompressedLines.Add(d.Entries)
+			it.stats.DecompressedBytes.Add(d.Bytes)
+		}
+	}
+	it.chunks = it.chunks[:0]
 }
 
 func (it *seriesIterator) Next() bool {
@@ -134,6 +157,7 @@ func (it *seriesIterator) Next() bool {
 				it.err = err
 				return false
 			}
+			it.account()
 			it.cur.Close()
 			it.cur = nil
 		}
@@ -156,7 +180,9 @@ func (it *seriesIterator) Next() bool {
 				it.err = err
 				return false
 			}
-			its = append(its, c.Iterator(it.lbls, it.p.Start, it.p.End, it.p.Direction, it.p.LineFilter))
+			ci := c.Iterator(it.lbls, it.p.Start, it.p.End, it.p.Direction, it.p.LineFilter)
+			it.chunks = append(it.chunks, ci)
+			its = append(its, ci)
 		}
 		it.cur = iter.MergeDedupe(its, it.p.Direction)
 	}
@@ -172,6 +198,7 @@ func (it *seriesIterator) StreamHash() uint64 {
 }
 func (it *seriesIterator) Err() error { return it.err }
 func (it *seriesIterator) Close() error {
+	it.account()
 	if it.cur != nil {
 		return it.cur.Close()
 	}
@@ -188,6 +215,10 @@ func (s *Store) fetch(ctx context.Context, ref index.ChunkRef) (*chunk.Chunk, er
 	b, err := readObject(rc)
 	if err != nil {
 		return nil, fmt.Errorf("fetch chunk %s: %w", key, err)
+	}
+	if st := querystats.From(ctx); st != nil {
+		st.ChunksDownloaded.Add(1)
+		st.CompressedBytes.Add(int64(len(b)))
 	}
 	if sum := crc32.Checksum(b, castagnoli); sum != ref.Checksum {
 		return nil, fmt.Errorf("fetch chunk %s: %w: %w: got %08x", key, chunk.ErrCorrupt, errCorruptChecksum, sum)

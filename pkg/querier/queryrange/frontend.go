@@ -93,19 +93,28 @@ func (f *Frontend) Query(ctx context.Context, q api.QueryRequest) (*api.QueryRes
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
+	began := f.now()
+	var res *api.QueryResult
 	switch expr.(type) {
 	case *syntax.LogSelector:
 		if max := lim.MaxEntriesLimitPerQuery; max > 0 && q.Limit > max {
 			return nil, &badRequestError{fmt.Errorf("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)", q.Limit, max)}
 		}
-		return f.queryLogs(ctx, q, lim)
+		res, err = f.queryLogs(ctx, q, lim)
 	case syntax.SampleExpr:
 		if q.Step <= 0 {
 			return f.next.Query(ctx, q)
 		}
-		return f.queryMetric(ctx, id, q, lim)
+		res, err = f.queryMetric(ctx, id, q, lim)
+	default:
+		return f.next.Query(ctx, q)
 	}
-	return f.next.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	// The sub-queries' figures add up, but their times overlap: the query took wall time.
+	res.Stats.ExecTime = f.now().Sub(began)
+	return res, nil
 }
 
 // queryLogs runs a log query split by interval, newest sub-range first for a backward query,
