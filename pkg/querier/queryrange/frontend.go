@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -54,6 +55,14 @@ func New(cfg Config, next api.Engine, limits Limits, reg prometheus.Registerer) 
 		f.cache = newResultsCache(n, cfg.ResultsCache.Cache.EmbeddedCache.TTL.D(), func() time.Time { return f.now() }, newCacheMetrics(reg))
 	}
 	return f
+}
+
+// parallelism is how many sub-queries of one query run at once: the tenant's
+// max_query_parallelism, but no more than the process can run — the role of Loki's
+// querier.max_concurrent, since here the querier shares the process. More would only hold
+// more decoded blocks in memory at once (a 24h range query at 32 splits peaked at 0.9 GB).
+func (f *Frontend) parallelism(lim *validation.Limits) int {
+	return max(1, min(lim.MaxQueryParallelism, 2*runtime.GOMAXPROCS(0)))
 }
 
 // SetCacheGeneration makes the results cache keyed by gen(tenant) too, as Loki's cache
@@ -132,7 +141,7 @@ func (f *Frontend) queryLogs(ctx context.Context, q api.QueryRequest, lim *valid
 	}
 	m := newLogMerger(q.Limit, q.Direction)
 	out := &api.QueryResult{Type: api.ResultStreams}
-	err := runOrdered(ctx, len(spans), lim.MaxQueryParallelism,
+	err := runOrdered(ctx, len(spans), f.parallelism(lim),
 		func(ctx context.Context, i int) (*api.QueryResult, error) {
 			f.subQueries.Inc()
 			sub := q
@@ -180,7 +189,7 @@ func (f *Frontend) queryMetric(ctx context.Context, id string, q api.QueryReques
 	freshUntil := f.now().Add(-f.cfg.MaxCacheFreshness.D()).UnixNano()
 	m := newMatrixMerger()
 	out := &api.QueryResult{Type: api.ResultMatrix}
-	err := runOrdered(ctx, len(spans), lim.MaxQueryParallelism,
+	err := runOrdered(ctx, len(spans), f.parallelism(lim),
 		func(ctx context.Context, i int) (subResult, error) {
 			f.subQueries.Inc()
 			sp := spans[i]
