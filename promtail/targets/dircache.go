@@ -3,20 +3,53 @@ package targets
 import (
 	"io/fs"
 	"os"
+	"path"
 	"strings"
+	"time"
 )
 
-// dirCache is an fs.FS over the root directory that lists each directory at most once. One is
-// made per sync, so the globs of many targets under /var/log/pods (one per container) read
-// each directory once per round instead of once per target.
+// dirCache is an fs.FS over the root directory that lists each directory at most once per
+// sync round, and across rounds only when the directory changed. The globs of many targets
+// under /var/log/pods (one per container) share one listing per round, and an unchanged
+// directory costs one stat instead of a read of its entries: re-expanding the globs every poll
+// (so new files are picked up at once) then stays cheap on a node with thousands of files.
 type dirCache struct {
-	root fs.FS
-	dirs map[string][]fs.DirEntry
-	errs map[string]error
+	root  fs.FS
+	base  string // the filesystem path root is over
+	round int
+	dirs  map[string]*cachedDir
+	now   func() time.Time
 }
 
+type cachedDir struct {
+	entries []fs.DirEntry
+	err     error
+	mtime   time.Time
+	round   int // the round the entry was last validated in
+}
+
+// settle is how old a directory's modification time must be before its cached listing is
+// trusted: a file created within the same timestamp tick as the last listing would otherwise
+// be missed on filesystems with coarse timestamps.
+const settle = time.Second
+
+// evictAfter is how many rounds a directory no glob asked for stays cached.
+const evictAfter = 100
+
 func newDirCache() *dirCache {
-	return &dirCache{root: os.DirFS("/"), dirs: map[string][]fs.DirEntry{}, errs: map[string]error{}}
+	return &dirCache{root: os.DirFS("/"), base: "/", dirs: map[string]*cachedDir{}, now: time.Now}
+}
+
+// newRound starts a sync round: listings are validated again, once each.
+func (c *dirCache) newRound() {
+	c.round++
+	if c.round%evictAfter == 0 {
+		for name, d := range c.dirs {
+			if c.round-d.round > evictAfter {
+				delete(c.dirs, name)
+			}
+		}
+	}
 }
 
 func (c *dirCache) Open(name string) (fs.File, error) { return c.root.Open(name) }
@@ -24,19 +57,23 @@ func (c *dirCache) Open(name string) (fs.File, error) { return c.root.Open(name)
 func (c *dirCache) Stat(name string) (fs.FileInfo, error) { return fs.Stat(c.root, name) }
 
 func (c *dirCache) ReadDir(name string) ([]fs.DirEntry, error) {
-	if d, ok := c.dirs[name]; ok {
-		return d, nil
+	d := c.dirs[name]
+	if d != nil && d.round == c.round {
+		return d.entries, d.err
 	}
-	if err, ok := c.errs[name]; ok {
-		return nil, err
-	}
-	d, err := fs.ReadDir(c.root, name)
+	st, err := os.Stat(path.Join(c.base, name))
 	if err != nil {
-		c.errs[name] = err
+		c.dirs[name] = &cachedDir{err: err, round: c.round}
 		return nil, err
 	}
-	c.dirs[name] = d
-	return d, nil
+	mtime := st.ModTime()
+	if d != nil && d.err == nil && mtime.Equal(d.mtime) && c.now().Sub(mtime) > settle {
+		d.round = c.round
+		return d.entries, nil
+	}
+	entries, err := fs.ReadDir(c.root, name)
+	c.dirs[name] = &cachedDir{entries: entries, err: err, mtime: mtime, round: c.round}
+	return entries, err
 }
 
 // relative turns an absolute glob into one for the root FS ("/var/log/*.log" → "var/log/*.log").

@@ -54,13 +54,14 @@ type Scrape struct {
 
 	watched  map[string]bool // paths handed to tail (owned by Run)
 	hostname string
+	dirs     *dirCache // directory listings kept between rounds (owned by Run)
 }
 
 // NewScrape builds the scrape of sc; its static_configs are added at once.
 func NewScrape(sc config.ScrapeConfig, tmpl *stages.Template, send client.Sender, tm *tail.Manager, limits Limits, log *slog.Logger) *Scrape {
 	s := &Scrape{job: sc.JobName, relabel: sc.RelabelConfigs, tmpl: tmpl, send: send, tail: tm, limits: limits,
 		log: log.With("job", sc.JobName), groups: map[string]Group{}, dirty: make(chan struct{}, 1), watched: map[string]bool{},
-		hostname: Hostname()}
+		hostname: Hostname(), dirs: newDirCache()}
 	for i, st := range sc.StaticConfigs {
 		g := Group{Source: fmt.Sprintf("static/%d", i), Labels: model.LabelSet{}}
 		for k, v := range st.Labels {
@@ -164,7 +165,8 @@ func (s *Scrape) Run(ctx context.Context, interval time.Duration) {
 
 func (s *Scrape) sync() {
 	now := map[string]bool{}
-	dc := newDirCache()
+	dc := s.dirs
+	dc.newRound()
 	for _, t := range s.Targets() {
 		matches, err := s.glob(dc, t.Path)
 		if err != nil {
