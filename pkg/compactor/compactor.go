@@ -45,6 +45,11 @@ type Deps struct {
 	Limits  Limits
 	// Deletes holds the delete requests; nil means no deletion.
 	Deletes *deletion.Store
+	// Shipped is the object store the index shipper uploads tables to, when it is active (S3).
+	// With it, each run also merges the shipped tables of every tenant and day into one and
+	// applies retention and deletes to it, and the sweeper keeps chunks a shipped table still
+	// references. Nil means the tables are local only.
+	Shipped storage.ObjectClient
 	Logger  *slog.Logger
 	// Registerer gets the loki_compactor_* metrics; nil registers nothing.
 	Registerer prometheus.Registerer
@@ -122,11 +127,13 @@ func (c *Compactor) runLogged(ctx context.Context) {
 }
 
 // RunOnce makes one pass over every index table, dropping expired chunks and applying the
-// delete requests whose cancel period is over, then marks those requests processed. Without
-// retention_enabled it does nothing. An error on one table does not stop the others; the
-// requests of a tenant with a failed table stay pending for the next run.
+// delete requests whose cancel period is over, then marks those requests processed. With
+// Deps.Shipped it also merges the shipped tables of each tenant and day into one (see
+// shipped.go). Without retention_enabled it only merges shipped tables, dropping nothing, and
+// without Deps.Shipped either it does nothing. An error on one table does not stop the others;
+// the requests of a tenant with a failed table stay pending for the next run.
 func (c *Compactor) RunOnce(ctx context.Context) error {
-	if !c.cfg.RetentionEnabled {
+	if !c.cfg.RetentionEnabled && c.d.Shipped == nil {
 		return nil
 	}
 	c.runMu.Lock()
@@ -145,7 +152,7 @@ func (c *Compactor) RunOnce(ctx context.Context) error {
 func (c *Compactor) runOnce(ctx context.Context) error {
 	now := c.d.Now()
 	var requests map[string][]*deletion.Request
-	if c.d.Deletes != nil {
+	if c.cfg.RetentionEnabled && c.d.Deletes != nil {
 		requests = c.d.Deletes.Ready(now.Add(-c.cfg.DeleteRequestCancelPeriod.D()))
 		pending := 0
 		for _, rs := range requests {
@@ -153,9 +160,12 @@ func (c *Compactor) runOnce(ctx context.Context) error {
 		}
 		c.m.pendingRequests.Set(float64(pending))
 	}
-	tables, err := index.ListTables(c.d.Index.Dir())
-	if err != nil {
-		return err
+	var tables []index.TableFile
+	if c.cfg.RetentionEnabled {
+		var err error
+		if tables, err = index.ListTables(c.d.Index.Dir()); err != nil {
+			return err
+		}
 	}
 	var errs []error
 	failed := map[string]bool{}
@@ -168,6 +178,12 @@ func (c *Compactor) runOnce(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("tenant %s day %d: %w", tf.Tenant, tf.Day, err))
 			failed[tf.Tenant] = true
 		}
+	}
+	if c.d.Shipped != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		errs = append(errs, c.compactShipped(ctx, now, requests, failed)...)
 	}
 	for tenant, rs := range requests {
 		if failed[tenant] {
@@ -191,28 +207,34 @@ func (c *Compactor) compactTable(ctx context.Context, now time.Time, tenant stri
 	if err != nil {
 		return err
 	}
-	p := c.plan(now, tenant, series, reqs)
+	_, err = c.apply(ctx, c.d.Index, tenant, c.plan(now, tenant, series, reqs))
+	return err
+}
+
+// apply carries out the plan p of one table of ix: it rewrites the partly deleted chunks, then
+// marks and removes from ix the chunks to drop. It returns the dropped chunks.
+func (c *Compactor) apply(ctx context.Context, ix *index.Index, tenant string, p tablePlan) ([]index.SeriesRefs, error) {
 	drop := p.drop
 	for _, rw := range p.rewrite {
 		gone, err := c.rewrite(ctx, tenant, rw)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if gone {
 			drop = appendRef(drop, rw.lbls, rw.ref)
 			p.covered++
 		}
 	}
-	if err := c.markAndRemove(ctx, tenant, drop); err != nil {
-		return err
+	if err := c.markAndRemove(ctx, ix, tenant, drop); err != nil {
+		return nil, err
 	}
 	c.m.deletedChunks.WithLabelValues("retention").Add(float64(p.expired))
 	c.m.deletedChunks.WithLabelValues("delete_request").Add(float64(p.covered))
-	return nil
+	return drop, nil
 }
 
-// markAndRemove writes a marker for the chunks of drop, then removes their index entries.
-func (c *Compactor) markAndRemove(ctx context.Context, tenant string, drop []index.SeriesRefs) error {
+// markAndRemove writes a marker for the chunks of drop, then removes their entries from ix.
+func (c *Compactor) markAndRemove(ctx context.Context, ix *index.Index, tenant string, drop []index.SeriesRefs) error {
 	var keys []string
 	for _, s := range drop {
 		for _, r := range s.Refs {
@@ -227,7 +249,7 @@ func (c *Compactor) markAndRemove(ctx context.Context, tenant string, drop []ind
 		return err
 	}
 	c.m.marked.Add(float64(len(keys)))
-	if _, err := c.d.Index.RemoveChunks(ctx, tenant, drop); err != nil {
+	if _, err := ix.RemoveChunks(ctx, tenant, drop); err != nil {
 		return err
 	}
 	return nil

@@ -23,5 +23,15 @@
 // objects. Delete requests are marked processed only after every table was handled, and
 // applying one again finds nothing more to delete.
 //
+// With the index shipper active (S3, Deps.Shipped), each run also merges the tables the
+// ingesters shipped to the bucket: for every tenant and day it downloads all the files under
+// index/<day>/<tenant>/, merges them into one table, applies the same plan to it (dropped chunks
+// go through the same marker and sweep), uploads it as index/<day>/<tenant>/compactor-<ns>.db
+// and only then deletes the files it merged. This merge runs even without retention_enabled
+// (dropping nothing). Queriers read every file of a day and de-duplicate, so a crash between
+// the upload and the deletes only leaves duplicates, which the next run merges again; a file
+// uploaded after the listing is never deleted. The sweeper then also keeps any chunk a shipped
+// table of one of its days still references.
+//
 // FORMAT.md beside this file describes the marker files.
 package compactor

@@ -17,6 +17,7 @@ type metrics struct {
 	requestsProcessed *prometheus.CounterVec
 	pendingRequests   prometheus.Gauge
 	errors            *prometheus.CounterVec
+	shippedMerged     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -60,10 +61,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loki_compactor_errors_total", Help: "Total number of compactor errors, by operation (table, sweep).",
 		}, []string{"op"}),
+		shippedMerged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loki_compactor_shipped_tables_merged_total", Help: "Total number of merged index tables uploaded in place of the shipped tables of a tenant and day.",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.running, m.runs, m.lastSuccess, m.marked, m.deletedChunks, m.rewritten, m.deletedLines,
-			m.swept, m.skippedReferenced, m.markerFiles, m.requestsProcessed, m.pendingRequests, m.errors)
+			m.swept, m.skippedReferenced, m.markerFiles, m.requestsProcessed, m.pendingRequests, m.errors, m.shippedMerged)
 	}
 	return m
 }

@@ -25,12 +25,19 @@ func (c *Compactor) Sweep(ctx context.Context) error {
 	}
 	c.m.markerFiles.Set(float64(len(ms)))
 	cutoff := c.d.Now().Add(-c.cfg.RetentionDeleteDelay.D())
+	var shipped *shippedRefs
+	if c.d.Shipped != nil {
+		if shipped, err = c.newShippedRefs(); err != nil {
+			return err
+		}
+		defer shipped.close()
+	}
 	var errs []error
 	for _, mk := range ms {
 		if mk.created.After(cutoff) {
 			break // markers are sorted oldest first
 		}
-		if err := c.sweepMarker(ctx, mk); err != nil {
+		if err := c.sweepMarker(ctx, mk, shipped); err != nil {
 			c.m.errors.WithLabelValues("sweep").Inc()
 			errs = append(errs, err)
 			if ctx.Err() != nil {
@@ -45,7 +52,7 @@ func (c *Compactor) Sweep(ctx context.Context) error {
 
 // sweepMarker deletes the unreferenced objects of one marker with up to
 // retention_delete_worker_count workers, then removes the marker.
-func (c *Compactor) sweepMarker(ctx context.Context, mk marker) error {
+func (c *Compactor) sweepMarker(ctx context.Context, mk marker, shipped *shippedRefs) error {
 	keys, err := readMarker(mk.path)
 	if err != nil {
 		return err
@@ -61,7 +68,7 @@ func (c *Compactor) sweepMarker(ctx context.Context, mk marker) error {
 		go func() {
 			defer wg.Done()
 			for key := range work {
-				if err := c.sweepKey(ctx, key); err != nil {
+				if err := c.sweepKey(ctx, key, shipped); err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
@@ -89,8 +96,9 @@ func (c *Compactor) sweepMarker(ctx context.Context, mk marker) error {
 	return nil
 }
 
-// sweepKey deletes one chunk object unless the index still references it.
-func (c *Compactor) sweepKey(ctx context.Context, key string) error {
+// sweepKey deletes one chunk object unless the index, or with shipped a shipped table of one
+// of the chunk's days, still references it.
+func (c *Compactor) sweepKey(ctx context.Context, key string, shipped *shippedRefs) error {
 	ref, err := index.ParseKey(key)
 	if err != nil {
 		// Not a chunk key: nothing we wrote; never delete what we cannot check.
@@ -100,6 +108,11 @@ func (c *Compactor) sweepKey(ctx context.Context, key string) error {
 	referenced, err := c.d.Index.HasChunk(ctx, ref.Tenant, ref)
 	if err != nil {
 		return fmt.Errorf("check chunk %s: %w", key, err)
+	}
+	if !referenced && shipped != nil {
+		if referenced, err = shipped.has(ctx, ref); err != nil {
+			return fmt.Errorf("check chunk %s in shipped tables: %w", key, err)
+		}
 	}
 	if referenced {
 		c.m.skippedReferenced.Inc()

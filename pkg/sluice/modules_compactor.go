@@ -26,10 +26,16 @@ func (s *Sluice) initCompactor() error {
 	for _, r := range h.Routes() {
 		s.routes = append(s.routes, route{pattern: r.Pattern, handler: r.Handler, tenantScoped: true})
 	}
-	c, err := compactor.New(cfg, compactor.Deps{
+	deps := compactor.Deps{
 		Index: s.index, Objects: s.objects, Chunks: s.store, Limits: s.overrides,
 		Deletes: deletes, Logger: logger, Registerer: s.reg,
-	})
+	}
+	if _, useS3 := s.cfg.objectStore(); useS3 {
+		// The shipper is active (see initStore): merge the shipped tables too, and keep chunks
+		// other nodes' shipped tables reference.
+		deps.Shipped = s.objects
+	}
+	c, err := compactor.New(cfg, deps)
 	if err != nil {
 		return fmt.Errorf("new compactor: %w", err)
 	}
