@@ -154,7 +154,9 @@ func (d *Downloads) tables(ctx context.Context, tenant string, from, through int
 
 // run calls fn on each shipped table of tenant that [from, through] needs, downloading those
 // not cached yet. A table that turns out damaged is reported, dropped from the cache and
-// skipped.
+// skipped. A listed table that is gone was most likely merged away by the compactor: the
+// bucket is listed again at once and the tables not seen yet (the merged one) are read too,
+// so a query never misses what the listing was too old to show.
 func (d *Downloads) run(ctx context.Context, tenant string, from, through int64, fn func(t *index.Table) error) error {
 	if err := index.ValidateTenant(tenant); err != nil {
 		return fmt.Errorf("query shipped index: %w", err)
@@ -166,33 +168,50 @@ func (d *Downloads) run(ctx context.Context, tenant string, from, through int64,
 	if err != nil {
 		return err
 	}
-	for _, s := range ss {
-		if err := ctx.Err(); err != nil {
+	seen := make(map[string]bool, len(ss))
+	for attempt := 0; ; attempt++ {
+		gone := false
+		for _, s := range ss {
+			if seen[s.key] {
+				continue
+			}
+			seen[s.key] = true
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			h, release, err := d.acquire(ctx, s)
+			if errors.Is(err, index.ErrCorrupt) {
+				d.reportCorrupt(s, err)
+				continue
+			}
+			if errors.Is(err, storage.ErrNotFound) {
+				gone = true // deleted since listed (merged by a compactor, say)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			err = fn(h.t)
+			release()
+			if errors.Is(err, index.ErrCorrupt) {
+				d.reportCorrupt(s, err)
+				d.drop(s.key)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if !gone || attempt == 2 {
+			return nil
+		}
+		if err := d.List(ctx); err != nil {
 			return err
 		}
-		h, release, err := d.acquire(ctx, s)
-		if errors.Is(err, index.ErrCorrupt) {
-			d.reportCorrupt(s, err)
-			continue
-		}
-		if errors.Is(err, storage.ErrNotFound) {
-			continue // deleted since listed (by a compactor, say)
-		}
-		if err != nil {
-			return err
-		}
-		err = fn(h.t)
-		release()
-		if errors.Is(err, index.ErrCorrupt) {
-			d.reportCorrupt(s, err)
-			d.drop(s.key)
-			continue
-		}
-		if err != nil {
+		if ss, err = d.tables(ctx, tenant, from, through); err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 func (d *Downloads) reportCorrupt(s shipped, err error) {

@@ -354,3 +354,33 @@ func TestUploadRetriesAfterOutage(t *testing.T) {
 		t.Fatalf("ChunkRefs after the outage = %+v, %v; want 3 chunks", got, err)
 	}
 }
+
+// TestQuerierFollowsMergedTables: a querier listed the bucket, then the compactor merged that
+// listing's table into a new file and deleted it. The querier's next query must find the
+// merged file at once rather than miss the references until its next resync.
+func TestQuerierFollowsMergedTables(t *testing.T) {
+	objects := storage.NewMemory()
+	ing := newNode(t, objects, "ing-1")
+	ing.add(t, "api", day0, 1)
+	ing.upload(t)
+	q := newNode(t, objects, "querier")
+	if err := q.sh.Downloads().List(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The compactor's merge: the same table under a compactor name, the source deleted.
+	ctx := context.Background()
+	src := fmt.Sprintf("index/%d/fake/ing-1.db", index.DayOf(day0))
+	rc, err := objects.Get(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if err := objects.Put(ctx, fmt.Sprintf("index/%d/fake/compactor-1.db", index.DayOf(day0)), bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+	if err := objects.Delete(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "querier chunks after the merge", q.chunks(t, tenant), "api 1")
+}
