@@ -20,6 +20,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/storage"
 	"github.com/sluicelog/sluice/pkg/storage/s3"
 	"github.com/sluicelog/sluice/pkg/storage/shipper"
+	"github.com/sluicelog/sluice/pkg/tail"
 	"github.com/sluicelog/sluice/pkg/validation"
 )
 
@@ -36,6 +37,7 @@ type Config struct {
 	ChunkStore    ChunkStoreConfig     `yaml:"chunk_store_config"`
 	Limits        validation.Limits    `yaml:"limits_config"`
 	RuntimeConfig runtimeconfig.Config `yaml:"runtime_config"`
+	Querier       QuerierConfig        `yaml:"querier"`
 	QueryRange    queryrange.Config    `yaml:"query_range"`
 	Compactor     compactor.Config     `yaml:"compactor"`
 }
@@ -75,6 +77,11 @@ type CommonFilesystemConfig struct {
 // ChunkStoreConfig is Loki's chunk_store_config block.
 type ChunkStoreConfig struct {
 	ChunkCacheConfig storage.CacheConfig `yaml:"chunk_cache_config"`
+}
+
+// QuerierConfig is Loki's querier block; live tails are the querier's in Loki.
+type QuerierConfig struct {
+	tail.Config `yaml:",inline"`
 }
 
 // DistributorConfig configures the write path's front door.
@@ -152,6 +159,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Ingester.RegisterFlags(fs)
 	c.Limits.RegisterFlags(fs)
 	c.RuntimeConfig.RegisterFlags(fs)
+	c.Querier.RegisterFlags(fs)
 	c.QueryRange.RegisterFlags(fs)
 	c.Compactor.RegisterFlags(fs)
 }
@@ -211,6 +219,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.RuntimeConfig.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Querier.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.QueryRange.Validate(); err != nil {

@@ -142,7 +142,7 @@ func (s *Sluice) initQuerier() error {
 
 func (s *Sluice) initAPI() error {
 	dist := distributor.New(s.overrides, s.ingester, s.reg)
-	tails := tail.New(tail.DefaultConfig(), s.reg)
+	tails := tail.New(s.cfg.Querier.Config, s.reg)
 	s.ingester.SetTailer(tails)
 	s.api = api.New(api.Deps{
 		Pusher:       dist,

@@ -388,3 +388,19 @@ func TestQueryStats(t *testing.T) {
 		t.Fatalf("after flush stats = %v / %v, want 100 lines from 1 chunk downloaded", summary(s), store)
 	}
 }
+
+func TestQuerierTailConfig(t *testing.T) {
+	file := t.TempDir() + "/sluice.yaml"
+	os.WriteFile(file, []byte("querier:\n  tail_max_duration: 10m\n  max_concurrent_tail_requests: 3\n"), 0o644)
+	cfg, err := sluice.LoadConfig([]string{"-config.file=" + file, "-common.path-prefix=" + t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Querier.MaxPerTenant != 3 || cfg.Querier.MaxDuration.D() != 10*time.Minute {
+		t.Fatalf("querier = %+v, want 3 tails of at most 10m", cfg.Querier)
+	}
+	os.WriteFile(file, []byte("querier:\n  max_concurrent_tail_requests: -1\n"), 0o644)
+	if _, err := sluice.LoadConfig([]string{"-config.file=" + file}); err == nil {
+		t.Fatal("a negative tail limit was accepted")
+	}
+}
