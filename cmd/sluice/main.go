@@ -28,6 +28,7 @@ func main() {
 		os.Exit(1)
 	}
 	logger := sluice.NewLogger(cfg.Server.LogLevel)
+	sluice.SetMemoryLimit(logger)
 	s, err := sluice.New(cfg, logger)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sluice:", err)
