@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/logql/syntax"
 	"github.com/sluicelog/sluice/pkg/ratelimit"
 	"github.com/sluicelog/sluice/pkg/validation"
 )
@@ -218,7 +219,7 @@ func (d *Distributor) canonicalLabels(s string, lim *validation.Limits) (string,
 	p, ok := d.labelCache[s]
 	d.cacheMu.RUnlock()
 	if !ok {
-		ls, err := parseLabels(s)
+		ls, err := syntax.ParseLabels(s)
 		if err != nil {
 			return "", &labelError{validation.ReasonInvalidLabels, fmt.Sprintf("error parsing labels '%s' with error: %v", s, err)}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/logql/syntax"
 	"github.com/sluicelog/sluice/pkg/validation"
 )
 
@@ -29,9 +30,9 @@ func defaultLimits() validation.Limits {
 func TestParseLabels(t *testing.T) {
 	check := func(in, want string) {
 		t.Helper()
-		ls, err := parseLabels(in)
+		ls, err := syntax.ParseLabels(in)
 		if err != nil || ls.String() != want {
-			t.Errorf("parseLabels(%q) = %v, %v; want %s", in, ls, err, want)
+			t.Errorf("ParseLabels(%q) = %v, %v; want %s", in, ls, err, want)
 		}
 	}
 	check(`{app="api", pod="x"}`, `{app="api", pod="x"}`)
@@ -40,8 +41,8 @@ func TestParseLabels(t *testing.T) {
 	check("{a=`raw`}", `{a="raw"}`)
 	check(`{}`, `{}`)
 	for _, bad := range []string{`app="x"`, `{app="x}`, `{1a="x"}`, `{a=~"x"}`, `{a="x" b="y"}`, `{a=x}`} {
-		if _, err := parseLabels(bad); err == nil {
-			t.Errorf("parseLabels(%q) succeeded", bad)
+		if _, err := syntax.ParseLabels(bad); err == nil {
+			t.Errorf("ParseLabels(%q) succeeded", bad)
 		}
 	}
 }
