@@ -234,17 +234,7 @@ func TestRotateTruncateDelete(t *testing.T) {
 
 	// copytruncate b.log once everything was read (what logrotate copies is not re-read).
 	rcv.waitFor(t, b, len(wantB))
-	old, err := os.ReadFile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(b+".1", old, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(b, 0); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond)
+	copyTruncate(t, b)
 	wantB = append(wantB, appendLines(t, b, "b-after", 0, 50)...)
 
 	// Delete c.log right after a last write: it must still be read to its end.
@@ -539,4 +529,20 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// copyTruncate rotates path as logrotate's copytruncate does: copy it aside, then truncate it.
+func copyTruncate(t *testing.T, path string) {
+	t.Helper()
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".1", old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the tailer see the shrunken file before new writes
 }

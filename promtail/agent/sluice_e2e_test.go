@@ -289,17 +289,7 @@ func TestSluiceEndToEnd(t *testing.T) {
 
 	// copytruncate b.log once Sluice has all of it (what logrotate copies is not re-read).
 	checkSluice(t, srv.URL, []wantStream{{fmt.Sprintf(`{filename=%q}`, b), wantB}})
-	old, err := os.ReadFile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(b+".1", old, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(b, 0); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond)
+	copyTruncate(t, b)
 	wantB = append(wantB, appendLines(t, b, "b-after", 0, 100)...)
 
 	// Remove c.log right after a last write: it must still be read to its end.
