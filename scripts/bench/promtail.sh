@@ -41,6 +41,7 @@ for tool in curl jq awk; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
 done
 cd "$(dirname "$0")/../.."
+. scripts/bench/lib.sh
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/promtail-bench.XXXXXX")}
 mkdir -p "$OUT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/promtail-bench-data.XXXXXX")
@@ -95,17 +96,7 @@ CGO_ENABLED=0 "$GO" build -trimpath -o bin/ ./cmd/sluice ./promtail/cmd/promtail
 CGO_ENABLED=0 "$GO" build -trimpath -o bin/promtailwriter ./scripts/bench/promtailwriter
 
 # ---- Sluice on a free port (port 0; the address is read from its log), limits raised
-bin/sluice \
-	-server.http-listen-address=127.0.0.1 -server.http-listen-port=0 \
-	-common.path-prefix="$WORK/sluice" -log.level=info \
-	-ingester.wal-enabled=true \
-	-validation.reject-old-samples.max-age=48h \
-	-distributor.ingestion-rate-limit-mb=100000 -distributor.ingestion-burst-size-mb=100000 \
-	-ingester.per-stream-rate-limit=100GB -ingester.per-stream-rate-limit-burst=100GB \
-	-ingester.max-global-streams-per-user=1000000 \
-	-validation.max-entries-limit=10000000 \
-	-querier.max-query-series=100000 \
-	>"$OUT/sluice.log" 2>&1 &
+bin/sluice "${BENCH_SERVER_FLAGS[@]}" -common.path-prefix="$WORK/sluice" >"$OUT/sluice.log" 2>&1 &
 SPID=$!
 URL=
 for _ in $(seq 1 300); do

@@ -32,6 +32,7 @@ for tool in curl jq awk; do
 done
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
+. scripts/bench/lib.sh
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")}
 mkdir -p "$OUT"
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench-data.XXXXXX")
@@ -60,18 +61,7 @@ if [ "$PROFILE" = 1 ]; then
 fi
 
 # ---- start the server on a free port (port 0; the address is read from its log)
-"$SERVER" \
-	-server.http-listen-address=127.0.0.1 -server.http-listen-port=0 \
-	-common.path-prefix="$DATA" -log.level=info \
-	-ingester.wal-enabled=true \
-	-validation.reject-old-samples.max-age=48h \
-	-distributor.ingestion-rate-limit-mb=100000 -distributor.ingestion-burst-size-mb=100000 \
-	-ingester.per-stream-rate-limit=100GB -ingester.per-stream-rate-limit-burst=100GB \
-	-ingester.max-global-streams-per-user=1000000 \
-	-validation.max-entries-limit=10000000 \
-	-querier.max-query-series=100000 \
-	-querier.query-timeout=10m \
-	>"$OUT/server.log" 2>&1 &
+"$SERVER" "${BENCH_SERVER_FLAGS[@]}" -common.path-prefix="$DATA" >"$OUT/server.log" 2>&1 &
 PID=$!
 URL=
 for _ in $(seq 1 300); do
