@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/sluicelog/sluice/pkg/race"
 )
 
 func TestSeriesRecordRoundTrip(t *testing.T) {
@@ -179,6 +180,7 @@ func FuzzDecodeChunk(f *testing.F) {
 
 // TestDecodeAllocs keeps the read path's decoders free of allocations.
 func TestDecodeAllocs(t *testing.T) {
+	race.SkipAllocs(t)
 	ls := labels.FromStrings("app", "api", "namespace", "prod", "pod", "api-7f9c")
 	rec := appendSeriesRecord(nil, seriesRecord{fp: 1, minFrom: 2, maxThrough: 3, lbls: appendLabels(nil, ls)})
 	post := appendPostings(nil, 0, []uint64{1, 5, 9, 300, 70000})

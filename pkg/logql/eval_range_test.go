@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
+	"github.com/sluicelog/sluice/pkg/race"
 )
 
 // TestRangeEvaluatorMemoryBounded checks that a range aggregation keeps only the samples of
@@ -63,6 +64,7 @@ func TestRangeEvaluatorMemoryBounded(t *testing.T) {
 // TestRangeEvaluatorAllocs checks that, once its windows are warm, evaluating a step of a
 // count over streams without parsers allocates nothing per entry.
 func TestRangeEvaluatorAllocs(t *testing.T) {
+	race.SkipAllocs(t)
 	eng, _, _ := benchData(t)
 	e, err := syntax.ParseSampleExpr(`count_over_time({app="bench"}[1m])`)
 	if err != nil {

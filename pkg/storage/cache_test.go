@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicelog/sluice/pkg/race"
 	"github.com/sluicelog/sluice/pkg/storage"
 )
 
@@ -146,6 +147,7 @@ func BenchmarkChunkCacheGet(b *testing.B) {
 }
 
 func TestChunkCacheGetAllocs(t *testing.T) {
+	race.SkipAllocs(t)
 	c := storage.NewChunkCache(1<<20, time.Hour, nil)
 	c.Put("chunks/a", []byte("x"))
 	if n := testing.AllocsPerRun(100, func() { c.Get("chunks/a") }); n != 0 {

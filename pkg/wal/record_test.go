@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/race"
 )
 
 // sameRecord reports how got differs from the tenant and streams that were encoded, or "".
@@ -171,6 +172,7 @@ func TestDecodeCorrupt(t *testing.T) {
 }
 
 func TestRecordAllocs(t *testing.T) {
+	race.SkipAllocs(t)
 	streams := benchStreams(4, 64, 200)
 	buf := AppendRecord(nil, "tenant", streams)
 	if n := testing.AllocsPerRun(100, func() { buf = AppendRecord(buf[:0], "tenant", streams) }); n != 0 {

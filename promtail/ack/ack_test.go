@@ -1,6 +1,10 @@
 package ack
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sluicelog/sluice/pkg/race"
+)
 
 func TestCommittedFollowsContiguousPrefix(t *testing.T) {
 	tr := NewTracker(100, 1)
@@ -90,6 +94,7 @@ func TestCompaction(t *testing.T) {
 }
 
 func TestAddDoneAllocs(t *testing.T) {
+	race.SkipAllocs(t)
 	tr := NewTracker(0, 1)
 	for i := 0; i < 1000; i++ {
 		tr.Add(int64(i)).Done()

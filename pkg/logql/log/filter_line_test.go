@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluicelog/sluice/pkg/logql/log"
+	"github.com/sluicelog/sluice/pkg/race"
 )
 
 func TestLineFilter(t *testing.T) {
@@ -208,6 +209,7 @@ func lineFilters(tb testing.TB) map[string]log.Filterer {
 }
 
 func TestLineFilterAllocs(t *testing.T) {
+	race.SkipAllocs(t)
 	for name, f := range lineFilters(t) {
 		allocs := testing.AllocsPerRun(100, func() { f.Filter(benchLine) })
 		if allocs != 0 {

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/sluicelog/sluice/pkg/logql/log"
+	"github.com/sluicelog/sluice/pkg/race"
 )
 
 func TestNoopPipeline(t *testing.T) {
@@ -66,8 +67,15 @@ func TestLabelsResultCached(t *testing.T) {
 	if r1.Labels().Get("level") != "info" {
 		t.Errorf("earlier result changed: %s", r1)
 	}
-	// Parsing an entry with labels already seen costs only the values' strings.
+}
+
+// TestLabelsResultCachedAllocs checks that parsing an entry whose labels were seen before costs
+// only the values' strings.
+func TestLabelsResultCachedAllocs(t *testing.T) {
+	race.SkipAllocs(t)
+	sp := log.NewPipeline([]log.Stage{log.NewLogfmtParser(false, false)}).ForStream(lbls("app", "api"))
 	line := []byte("level=info")
+	sp.Process(1, line, labels.EmptyLabels())
 	allocs := testing.AllocsPerRun(100, func() { sp.Process(1, line, labels.EmptyLabels()) })
 	if allocs > 1 {
 		t.Errorf("logfmt pipeline with cached labels: %v allocations per entry, want <= 1", allocs)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicelog/sluice/pkg/race"
 )
 
 func TestDetectorCollapsesVaryingTokens(t *testing.T) {
@@ -143,6 +145,7 @@ func BenchmarkDetectorPatterns(b *testing.B) {
 // TestDetectorAddAllocs checks that a line joining a known pattern in a known step allocates
 // nothing: that is the common case on a busy stream.
 func TestDetectorAddAllocs(t *testing.T) {
+	race.SkipAllocs(t)
 	d := New(Config{}, time.Minute)
 	d.Add(0, "level=info msg=done duration=5ms")
 	d.Add(0, "level=info msg=done duration=7ms")
