@@ -17,7 +17,7 @@ type Chunk struct {
 
 // Decode parses the chunk in b without decompressing any block. Errors wrap ErrCorrupt.
 func Decode(b []byte) (*Chunk, error) {
-	enc, err := parseHeader(b)
+	enc, version, err := parseHeader(b)
 	if err != nil {
 		return nil, fmt.Errorf("decode chunk: %w", err)
 	}
@@ -30,8 +30,9 @@ func Decode(b []byte) (*Chunk, error) {
 		}
 		return nil, fmt.Errorf("decode chunk: %w", err)
 	}
-	if ix.Encoding != enc {
-		return nil, fmt.Errorf("decode chunk: header encoding %v, trailer %v: %w", enc, ix.Encoding, ErrCorrupt)
+	if ix.Encoding != enc || ix.Version != version {
+		return nil, fmt.Errorf("decode chunk: header says encoding %v version %d, trailer %v version %d: %w",
+			enc, version, ix.Encoding, ix.Version, ErrCorrupt)
 	}
 	c := &Chunk{data: b, ix: ix}
 	for _, m := range ix.Blocks {

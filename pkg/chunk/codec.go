@@ -233,3 +233,74 @@ func grow(buf []byte, n int) []byte {
 	}
 	return buf[:n]
 }
+
+// compressBlock appends the stored form (format version 2) of raw, a block's raw bytes, to
+// dst: the compressed head columns (with their sizes) and the compressed lines,
+// each in its own frame of enc, after their sizes:
+//
+//	uvarint  R, the raw size of the first part (the column sizes and the three head columns)
+//	uvarint  C, the compressed size of the first part
+//	C bytes  the first part, compressed
+//	rest     the lines, compressed; raw size: the block's RawSize - R
+func compressBlock(enc Encoding, dst, raw []byte) ([]byte, error) {
+	return compressBlockWith(dst, raw, func(dst, src []byte) ([]byte, error) { return compress(enc, dst, src) })
+}
+
+// compressBlockWith is compressBlock with the codec given as a function appending the
+// compression of src to dst.
+func compressBlockWith(dst, raw []byte, compress func(dst, src []byte) ([]byte, error)) ([]byte, error) {
+	t, pos := uvarint(raw, 0)
+	l, pos := uvarint(raw, pos)
+	m, pos := uvarint(raw, pos)
+	if pos < 0 || t > uint64(len(raw)) || l > uint64(len(raw)) || m > uint64(len(raw)) || t+l+m > uint64(len(raw)-pos) {
+		return dst, errors.New("compress block: column sizes out of range")
+	}
+	split := pos + int(t+l+m)
+	scratch := getScratch()
+	first, err := compress((*scratch)[:0], raw[:split])
+	defer func() { *scratch = first; putScratch(scratch) }()
+	if err != nil {
+		return dst, err
+	}
+	dst = appendUvarint(dst, uint64(split))
+	dst = appendUvarint(dst, uint64(len(first)))
+	dst = append(dst, first...)
+	return compress(dst, raw[split:])
+}
+
+// decompressBlock decodes a block stored by compressBlock (format version 2) whose raw size is
+// rawSize, into buf (grown if needed), and returns the raw bytes; for EncNone they are a
+// subslice of src. Errors describe bad input; the caller wraps them in ErrCorrupt.
+func decompressBlock(enc Encoding, buf, src []byte, rawSize int) ([]byte, error) {
+	if rawSize < 0 || rawSize > maxBlockRawSize {
+		return nil, fmt.Errorf("raw size %d out of range", rawSize)
+	}
+	split, pos := uvarint(src, 0)
+	firstLen, pos := uvarint(src, pos)
+	if pos < 0 || split > uint64(rawSize) || firstLen > uint64(len(src)-pos) {
+		return nil, errors.New("block parts' sizes out of range")
+	}
+	first, rest := src[pos:pos+int(firstLen)], src[pos+int(firstLen):]
+	if enc == EncNone {
+		if len(first) != int(split) || len(first)+len(rest) != rawSize {
+			return nil, fmt.Errorf("stored size %d, want %d", len(first)+len(rest), rawSize)
+		}
+		return src[pos:], nil // the two parts are adjacent: the raw block as is
+	}
+	out := grow(buf, rawSize)
+	// Each part decodes in place into its share of out (capped, so it cannot spill over).
+	for _, part := range []struct {
+		src      []byte
+		from, to int
+	}{{first, 0, int(split)}, {rest, int(split), rawSize}} {
+		dst := out[part.from:part.from:part.to]
+		got, err := decompress(enc, dst, part.src, part.to-part.from)
+		if err != nil {
+			return nil, err
+		}
+		if len(got) > 0 && &got[0] != &out[part.from] {
+			copy(out[part.from:part.to], got)
+		}
+	}
+	return out, nil
+}

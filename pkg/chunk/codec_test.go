@@ -48,6 +48,43 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 }
 
+// TestBlockCodecRoundTrip checks compressBlock and decompressBlock on a block, on a block
+// of empty lines (an empty second part) and on damaged part sizes.
+func TestBlockCodecRoundTrip(t *testing.T) {
+	raw, _ := rawBlock(t, 64<<10)
+	empty := handBlock(2, rawEntry{ts: 1}, rawEntry{ts: 2})
+	for _, enc := range Encodings() {
+		for _, src := range [][]byte{raw, empty} {
+			comp, err := compressBlock(enc, []byte("prefix"), src)
+			if err != nil {
+				t.Fatalf("compressBlock(%v): %v", enc, err)
+			}
+			if string(comp[:6]) != "prefix" {
+				t.Fatalf("compressBlock(%v) did not append to dst", enc)
+			}
+			comp = comp[6:]
+			// A reused buffer, too small and too big, must not change the result.
+			for _, buf := range [][]byte{nil, make([]byte, 10), make([]byte, 2*len(src))} {
+				got, err := decompressBlock(enc, buf, comp, len(src))
+				if err != nil || !bytes.Equal(got, src) {
+					t.Fatalf("decompressBlock(%v) = %d bytes, %v, want %d bytes", enc, len(got), err, len(src))
+				}
+			}
+			if _, err := decompressBlock(enc, nil, comp, len(src)+1); err == nil {
+				t.Errorf("decompressBlock(%v) with a wrong raw size: no error", enc)
+			}
+			bad := append([]byte{}, comp...)
+			bad[1] = 0x7f // the first part's compressed size
+			if _, err := decompressBlock(enc, nil, bad, len(src)); err == nil {
+				t.Errorf("decompressBlock(%v) with a wrong part size: no error", enc)
+			}
+		}
+		if _, err := compressBlock(enc, nil, []byte{5, 0, 0, 'x'}); err == nil {
+			t.Errorf("compressBlock(%v) of a block whose column sizes are too big: no error", enc)
+		}
+	}
+}
+
 // BenchmarkBlockEncode compresses one 256 KiB block of raw entries per codec. The ratio
 // metric is raw size over compressed size.
 func BenchmarkBlockEncode(b *testing.B) {
@@ -59,7 +96,7 @@ func BenchmarkBlockEncode(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if dst, err = compress(enc, dst[:0], raw); err != nil {
+				if dst, err = compressBlock(enc, dst[:0], raw); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -74,7 +111,7 @@ func BenchmarkBlockDecode(b *testing.B) {
 	raw, meta := rawBlock(b, DefaultBlockSize)
 	for _, enc := range Encodings() {
 		b.Run(enc.String(), func(b *testing.B) {
-			comp, err := compress(enc, nil, raw)
+			comp, err := compressBlock(enc, nil, raw)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -83,14 +120,16 @@ func BenchmarkBlockDecode(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			for b.Loop() {
-				out, err := decompress(enc, buf, comp, len(raw))
+				out, err := decompressBlock(enc, buf, comp, len(raw))
 				if err != nil {
 					b.Fatal(err)
 				}
 				if enc != EncNone {
 					buf = out
 				}
-				d.reset(out, meta)
+				if err := d.reset(out, meta, Version); err != nil {
+					b.Fatal(err)
+				}
 				for {
 					done, err := d.done()
 					if err != nil {

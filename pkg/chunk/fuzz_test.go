@@ -1,6 +1,7 @@
 package chunk
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"os"
@@ -37,26 +38,36 @@ func TestGoldenChunks(t *testing.T) {
 		}
 		h, accepted := buildHead(t, enc, 1<<10, es)
 		path := filepath.Join("testdata", name+".chunk")
+		b, err := h.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if *update {
-			b, err := h.Bytes()
-			if err != nil {
-				t.Fatal(err)
-			}
 			if err := os.WriteFile(path, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
-		b, err := os.ReadFile(path)
+		golden, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatalf("read golden chunk (rewrite with -update): %v", err)
 		}
-		c, err := Decode(b)
-		if err != nil {
-			t.Fatalf("Decode(%s): %v", path, err)
+		if !bytes.Equal(b, golden) {
+			t.Errorf("%s: the head encodes these entries differently now; a layout change must bump Version (and keep reading the old one: see testdata/v1), then rewrite with -update", path)
 		}
-		for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
-			diffEntries(t, path, collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, nil)),
-				expect(accepted, minInt64, maxInt64, dir, nil))
+		// The current version, and every older one kept in testdata/v<N>, read back the same.
+		for _, p := range []string{path, filepath.Join("testdata", "v1", name+".chunk")} {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := Decode(b)
+			if err != nil {
+				t.Fatalf("Decode(%s): %v", p, err)
+			}
+			for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
+				diffEntries(t, p, collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, nil)),
+					expect(accepted, minInt64, maxInt64, dir, nil))
+			}
 		}
 	}
 }
@@ -65,6 +76,8 @@ func TestGoldenChunks(t *testing.T) {
 // ErrCorrupt, and that what decodes survives a re-encode unchanged.
 func FuzzDecode(f *testing.F) {
 	paths, err := filepath.Glob(filepath.Join("testdata", "*.chunk"))
+	old, _ := filepath.Glob(filepath.Join("testdata", "v*", "*.chunk"))
+	paths = append(paths, old...)
 	if err != nil || len(paths) == 0 {
 		f.Fatalf("no seed chunks in testdata (%v)", err)
 	}

@@ -155,7 +155,7 @@ func (h *Head) CutBlock() error {
 	raw, _, _, _ := h.sortedRaw((*scratch)[:0], minInt64, maxInt64)
 	defer func() { *scratch = raw; putScratch(scratch) }()
 	off := len(h.body)
-	body, err := compress(h.enc, h.body, raw)
+	body, err := compressBlock(h.enc, h.body, raw)
 	if err != nil {
 		return fmt.Errorf("cut block %d: %w", len(h.blocks), err)
 	}
@@ -182,7 +182,7 @@ const (
 	maxInt64 = 1<<63 - 1
 )
 
-// sortedRaw appends the raw block encoding of the head entries with from <= ts < through,
+// sortedRaw appends the raw block encoding (the current Version's) of the head entries with from <= ts < through,
 // in time order (arrival order among equal timestamps), to dst; through == maxInt64 means
 // no upper bound. It returns the extended
 // slice, the number of entries written and their smallest and largest timestamps.
@@ -208,12 +208,39 @@ func (h *Head) sortedRaw(dst []byte, from, through int64) (raw []byte, n int, mi
 	if len(order) == 0 {
 		return dst, 0, 0, 0
 	}
+	// The columns' sizes go first (block.go), so measure them before writing them.
+	var cols columns
 	var prev int64
 	for i, idx := range order {
 		e := &h.entries[idx]
-		dst = appendEntry(dst, i == 0, prev, e.ts,
-			h.lines[e.lineOff:e.lineOff+e.lineLen], h.refs[e.refsOff:e.refsOff+e.refsCount])
+		cols.add(i == 0, prev, e.ts, int(e.lineLen), h.refs[e.refsOff:e.refsOff+e.refsCount])
 		prev = e.ts
+	}
+	dst = appendUvarint(dst, uint64(cols.ts))
+	dst = appendUvarint(dst, uint64(cols.lens))
+	dst = appendUvarint(dst, uint64(cols.meta))
+	for i, idx := range order {
+		ts := h.entries[idx].ts
+		if i == 0 {
+			dst = appendVarint(dst, ts)
+		} else {
+			dst = appendUvarint(dst, uint64(ts-prev))
+		}
+		prev = ts
+	}
+	for _, idx := range order {
+		dst = appendUvarint(dst, uint64(h.entries[idx].lineLen))
+	}
+	for _, idx := range order {
+		e := &h.entries[idx]
+		dst = appendUvarint(dst, uint64(e.refsCount/2))
+		for _, r := range h.refs[e.refsOff : e.refsOff+e.refsCount] {
+			dst = appendUvarint(dst, uint64(r))
+		}
+	}
+	for _, idx := range order {
+		e := &h.entries[idx]
+		dst = append(dst, h.lines[e.lineOff:e.lineOff+e.lineLen]...)
 	}
 	return dst, len(order), h.entries[order[0]].ts, h.entries[order[len(order)-1]].ts
 }
@@ -285,6 +312,7 @@ func (h *Head) Encode(dst []byte) ([]byte, error) {
 		IndexLength: len(dst) - start - idxOff,
 		IndexCRC:    checksum(dst[start+idxOff:]),
 		Encoding:    h.enc,
+		Version:     Version,
 	}
 	dst = append(dst, syms...)
 	return appendTrailer(dst, t), nil

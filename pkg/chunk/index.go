@@ -27,6 +27,8 @@ import (
 //	it := ix.Iterator(blocks, lbls, from, through, dir, filter)
 type Index struct {
 	Encoding Encoding
+	// Version is the chunk's format version (MinVersion to Version).
+	Version int
 	// Blocks holds one entry per block, in the order they were cut (not necessarily by time).
 	Blocks []BlockMeta
 	syms   []string
@@ -70,7 +72,7 @@ func ParseIndex(tail []byte, size int64) (*Index, error) {
 				i, m.Offset, m.Length, m.Entries, m.RawSize, ErrCorrupt)
 		}
 	}
-	ix := &Index{Encoding: t.Encoding, Blocks: blocks}
+	ix := &Index{Encoding: t.Encoding, Version: t.Version, Blocks: blocks}
 	sm.Offset = end + t.IndexLength
 	if int64(sm.Offset+sm.Length) != size-TrailerSize {
 		return nil, fmt.Errorf("index: symbol table at %d+%d does not end at the trailer: %w", sm.Offset, sm.Length, ErrCorrupt)
@@ -115,11 +117,11 @@ func (ix *Index) Iterator(blocks [][]byte, lbls labels.Labels, from, through int
 			data = blocks[i]
 		}
 		if data == nil && m.MaxT >= from && m.MinT < through {
-			it := newIterator(ix.Encoding, ix.syms, nil, lbls, from, through, dir, filter)
+			it := newIterator(ix.Encoding, ix.Version, ix.syms, nil, lbls, from, through, dir, filter)
 			it.err = fmt.Errorf("read block %d: %w", i, errNotFetched)
 			return it
 		}
 		srcs = append(srcs, blockSource{meta: m, data: data, index: i})
 	}
-	return newIterator(ix.Encoding, ix.syms, srcs, lbls, from, through, dir, filter)
+	return newIterator(ix.Encoding, ix.Version, ix.syms, srcs, lbls, from, through, dir, filter)
 }

@@ -29,6 +29,7 @@ type LineFilter func(line []byte) bool
 // concurrent use.
 type Iterator struct {
 	enc           Encoding
+	version       int
 	syms          []string
 	lbls          labels.Labels
 	hash          uint64
@@ -104,10 +105,11 @@ func (c *cursor) release() {
 // would otherwise grow it for the whole scan.
 const mdCacheSize = 1024
 
-func newIterator(enc Encoding, syms []string, srcs []blockSource, lbls labels.Labels,
+func newIterator(enc Encoding, version int, syms []string, srcs []blockSource, lbls labels.Labels,
 	from, through int64, dir logproto.Direction, filter LineFilter) *Iterator {
 	it := &Iterator{
 		enc:      enc,
+		version:  version,
 		syms:     syms,
 		lbls:     lbls,
 		hash:     lbls.Hash(),
@@ -242,7 +244,11 @@ func (it *Iterator) open(s blockSource) *cursor {
 			c.release()
 			return nil
 		}
-		out, err := decompress(it.enc, c.buf, s.data, s.meta.RawSize)
+		decode := decompressBlock
+		if it.version == 1 {
+			decode = decompress
+		}
+		out, err := decode(it.enc, c.buf, s.data, s.meta.RawSize)
 		if err != nil {
 			it.fail(c, err)
 			c.release()
@@ -253,7 +259,11 @@ func (it *Iterator) open(s blockSource) *cursor {
 		}
 		raw = out
 	}
-	c.dec.reset(raw, s.meta)
+	if err := c.dec.reset(raw, s.meta, it.version); err != nil {
+		it.fail(c, err)
+		c.release()
+		return nil
+	}
 	it.decoded.Blocks++
 	it.decoded.Entries += int64(s.meta.Entries)
 	it.decoded.Bytes += int64(s.meta.RawSize)
@@ -461,7 +471,7 @@ func (c *Chunk) Iterator(lbls labels.Labels, from, through int64, dir logproto.D
 	for i, m := range c.ix.Blocks {
 		srcs = append(srcs, blockSource{meta: m, data: c.data[m.Offset : m.Offset+m.Length], index: i})
 	}
-	return newIterator(c.ix.Encoding, c.ix.syms, srcs, lbls, from, through, dir, filter)
+	return newIterator(c.ix.Encoding, c.ix.Version, c.ix.syms, srcs, lbls, from, through, dir, filter)
 }
 
 // Iterator returns an iterator over the head's entries, cut blocks and head block alike; see
@@ -482,5 +492,5 @@ func (h *Head) Iterator(lbls labels.Labels, from, through int64, dir logproto.Di
 		}
 	}
 	syms := h.syms.names[:len(h.syms.names):len(h.syms.names)]
-	return newIterator(h.enc, syms, srcs, lbls, from, through, dir, filter)
+	return newIterator(h.enc, Version, syms, srcs, lbls, from, through, dir, filter)
 }

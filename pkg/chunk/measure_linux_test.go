@@ -112,7 +112,11 @@ func TestCodecTable(t *testing.T) {
 		enc := cpuMBps(t, total, func() {
 			compSize = 0
 			for i, raw := range raws {
-				comps[i] = c.comp(comps[i][:0], raw)
+				var err error
+				comps[i], err = compressBlockWith(comps[i][:0], raw, func(dst, src []byte) ([]byte, error) { return c.comp(dst, src), nil })
+				if err != nil {
+					t.Fatal(err)
+				}
 				compSize += len(comps[i])
 			}
 		})
@@ -120,14 +124,16 @@ func TestCodecTable(t *testing.T) {
 		var d blockDecoder
 		dec := cpuMBps(t, total, func() {
 			for i, comp := range comps {
-				out, err := decompress(c.enc, buf, comp, metas[i].RawSize)
+				out, err := decompressBlock(c.enc, buf, comp, metas[i].RawSize)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if c.enc != EncNone {
 					buf = out
 				}
-				d.reset(out, metas[i])
+				if err := d.reset(out, metas[i], Version); err != nil {
+					t.Fatal(err)
+				}
 				for {
 					if done, err := d.done(); done || err != nil {
 						break
@@ -148,7 +154,7 @@ func TestCodecTable(t *testing.T) {
 		matched := 0
 		scan := cpuMBps(t, total, func() {
 			copy(scanSrcs, srcs)
-			it := newIterator(c.enc, h.syms.names, scanSrcs, testStream, minInt64, maxInt64, logproto.Forward, containsNeedle)
+			it := newIterator(c.enc, Version, h.syms.names, scanSrcs, testStream, minInt64, maxInt64, logproto.Forward, containsNeedle)
 			matched = 0
 			for it.Next() {
 				matched++
@@ -161,7 +167,7 @@ func TestCodecTable(t *testing.T) {
 		prematched := 0
 		prescan := cpuMBps(t, total, func() {
 			copy(scanSrcs, srcs)
-			it := newIterator(c.enc, h.syms.names, scanSrcs, testStream, minInt64, maxInt64, logproto.Forward, containsNeedle).Prefilter(needle)
+			it := newIterator(c.enc, Version, h.syms.names, scanSrcs, testStream, minInt64, maxInt64, logproto.Forward, containsNeedle).Prefilter(needle)
 			prematched = 0
 			for it.Next() {
 				prematched++
