@@ -39,7 +39,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.ChunkIdlePeriod = flagext.Duration(30 * time.Minute)
 	fs.Var(&c.ChunkIdlePeriod, "ingester.chunks-idle-period", "Flush a chunk that received no entries for this long.")
 	c.MaxChunkAge = flagext.Duration(2 * time.Hour)
-	fs.Var(&c.MaxChunkAge, "ingester.max-chunk-age", "Flush a chunk this old; also sets the out-of-order window (half of it).")
+	fs.Var(&c.MaxChunkAge, "ingester.max-chunk-age", "Flush a chunk whose entries would span more than this, or open this long; also sets the out-of-order window (half of it).")
 	c.FlushCheckPeriod = flagext.Duration(30 * time.Second)
 	fs.Var(&c.FlushCheckPeriod, "ingester.flush-check-period", "How often to look for chunks to flush.")
 	c.FlushOpTimeout = flagext.Duration(10 * time.Minute)

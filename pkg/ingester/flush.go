@@ -28,6 +28,8 @@ func (i *Ingester) Start() {
 				return
 			case <-t.C:
 				i.flush(ctx, false)
+			case <-i.flushNow:
+				i.flush(ctx, false)
 			}
 		}
 	}()
@@ -48,6 +50,15 @@ func (i *Ingester) Start() {
 				}
 			}
 		}()
+	}
+}
+
+// wakeFlush asks the flush loop for a pass now; it never blocks, and requests made while one
+// is pending are one.
+func (i *Ingester) wakeFlush() {
+	select {
+	case i.flushNow <- struct{}{}:
+	default:
 	}
 }
 

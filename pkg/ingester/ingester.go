@@ -53,7 +53,10 @@ type Ingester struct {
 	mu      sync.RWMutex
 	tenants map[string]*instance
 
-	flushMu     sync.Mutex // one flush pass at a time
+	flushMu sync.Mutex // one flush pass at a time
+	// flushNow wakes the flush loop before its next tick: a chunk was sealed (full, or
+	// spanning max_chunk_age) and should leave memory now rather than up to a period later.
+	flushNow    chan struct{}
 	stop        chan struct{}
 	cancelLoops context.CancelFunc
 	done        sync.WaitGroup
@@ -63,6 +66,7 @@ type Ingester struct {
 type instance struct {
 	mu      sync.RWMutex
 	streams map[string]*stream // by canonical label string
+	onSeal  func()             // given to every stream: see stream.onSeal
 }
 
 // New builds an ingester. When cfg.WAL.Enabled, it replays the WAL in cfg.WAL.Dir before
@@ -79,7 +83,7 @@ func New(cfg Config, limits *validation.Overrides, store Store, logger *slog.Log
 	i := &Ingester{
 		cfg: cfg, enc: enc, store: store, limits: limits, logger: logger,
 		metrics: newMetrics(reg), now: time.Now,
-		tenants: map[string]*instance{}, stop: make(chan struct{}),
+		tenants: map[string]*instance{}, stop: make(chan struct{}), flushNow: make(chan struct{}, 1),
 	}
 	if cfg.WAL.Enabled {
 		if cfg.WAL.Dir == "" {
@@ -200,7 +204,7 @@ func (i *Ingester) instance(tenant string) *instance {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if inst = i.tenants[tenant]; inst == nil {
-		inst = &instance{streams: map[string]*stream{}}
+		inst = &instance{streams: map[string]*stream{}, onSeal: i.wakeFlush}
 		i.tenants[tenant] = inst
 	}
 	return inst
@@ -238,7 +242,7 @@ func (inst *instance) getOrCreate(tenant, key string, lim *validation.Limits) (*
 	if err != nil {
 		return nil, err
 	}
-	s = &stream{labels: ls, key: key, fp: ls.Hash()}
+	s = &stream{labels: ls, key: key, fp: ls.Hash(), onSeal: inst.onSeal}
 	inst.streams[key] = s
 	return s, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/sluicelog/sluice/pkg/distributor"
+	"github.com/sluicelog/sluice/pkg/flagext"
 	"github.com/sluicelog/sluice/pkg/logproto"
 	"github.com/sluicelog/sluice/pkg/logql"
 	"github.com/sluicelog/sluice/pkg/storage"
@@ -225,5 +226,54 @@ func TestStreamLimit(t *testing.T) {
 	}
 	if err := push("a"); err != nil {
 		t.Fatalf("an existing stream is still accepted: %v", err)
+	}
+}
+
+// TestChunksSpanAtMostMaxChunkAge pushes six hours of one stream's logs at once, as a backfill
+// or a promtail catching up does: the ingester cuts a chunk before an entry would make it span
+// more than max_chunk_age (2h), and the sealed chunks are flushed at once, long before the
+// next flush tick, so memory holds no more than max_chunk_age of the stream.
+func TestChunksSpanAtMostMaxChunkAge(t *testing.T) {
+	store := &memStore{}
+	ing := newTestIngester(t, "", store)
+	ing.cfg.FlushCheckPeriod = flagext.Duration(time.Hour)
+	ing.Start()
+	defer ing.Stop(context.Background())
+	base := time.Now().Add(-6 * time.Hour).UnixNano()
+	const n = 6 * 60
+	for i := 0; i < n; i++ { // one entry a minute
+		e := logproto.Entry{Timestamp: base + int64(i)*int64(time.Minute), Line: fmt.Sprintf("line %d", i)}
+		if err := ing.Push(context.Background(), "t", streamOf(e)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Entries 0..120 span exactly 2h (allowed); entry 121 would stretch the chunk past it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		store.mu.Lock()
+		flushed := len(store.chunks)
+		store.mu.Unlock()
+		if flushed >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d chunks flushed 10s after pushing 6h of logs, want 2 sealed ones without waiting for the hourly tick", flushed)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := ing.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	total := 0
+	for _, c := range store.chunks {
+		if span := time.Duration(c.Through - c.From); span > 2*time.Hour {
+			t.Errorf("chunk [%d, %d] spans %s, more than max_chunk_age", c.From, c.Through, span)
+		}
+		total += c.Entries
+	}
+	if len(store.chunks) != 3 || total != n {
+		t.Errorf("%d chunks holding %d entries, want 3 holding %d", len(store.chunks), total, n)
 	}
 }

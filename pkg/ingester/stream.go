@@ -35,6 +35,8 @@ type stream struct {
 	lastAppend time.Time
 	// rate limits the stream's bytes per second (per_stream_rate_limit).
 	rate ratelimit.Bucket
+	// onSeal, when set, is called (with mu held) after a chunk is sealed, to have it flushed.
+	onSeal func()
 }
 
 // sealedChunk is a chunk that takes no more entries.
@@ -93,7 +95,7 @@ func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, lim *valid
 			}
 			continue
 		}
-		if s.head != nil && !s.head.SpaceFor(e) && s.head.Entries() > 0 {
+		if s.head != nil && s.head.Entries() > 0 && (!s.head.SpaceFor(e) || s.tooLong(e.Timestamp, cfg.MaxChunkAge.D())) {
 			if err := s.seal(); err != nil {
 				return accepted, dups, err
 			}
@@ -126,6 +128,16 @@ func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, lim *valid
 	return accepted, dups, firstErr
 }
 
+// tooLong reports whether adding an entry at ts would make the head's chunk span more than
+// maxAge of log time. Loki flushes a chunk whose entries span more than max_chunk_age;
+// cutting it before the entry that would stretch it past that keeps every chunk within it
+// even when a backfill pushes hours of logs in seconds, and bounds the ingester's memory to
+// max_chunk_age of each stream rather than all it was sent.
+func (s *stream) tooLong(ts int64, maxAge time.Duration) bool {
+	minT, maxT := s.head.Bounds()
+	return max(maxT, ts)-min(minT, ts) > maxAge.Nanoseconds()
+}
+
 // seal turns the head into a sealed chunk waiting for flush. Called with s.mu held.
 func (s *stream) seal() error {
 	if s.head == nil || s.head.Entries() == 0 {
@@ -141,6 +153,9 @@ func (s *stream) seal() error {
 	}
 	s.closed = append(s.closed, &sealedChunk{c: c, bytes: s.head.UncompressedSize()})
 	s.head = nil
+	if s.onSeal != nil {
+		s.onSeal()
+	}
 	return nil
 }
 
