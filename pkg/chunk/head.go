@@ -127,6 +127,19 @@ func (h *Head) Append(e *logproto.Entry) error {
 	return nil
 }
 
+// HandOver gives h's head-block buffers, emptied, to next, an empty head that takes over from
+// h: an ingester cutting one chunk after another for a busy stream then does not grow them
+// from nothing for every chunk (about 5% of its CPU in the storage benchmark). h must not be
+// appended to afterwards; iterators and encodings made from it stay valid, as they never
+// share these buffers.
+func (h *Head) HandOver(next *Head) {
+	if len(next.entries) != 0 || cap(h.lines) > 2*h.blockSize {
+		return
+	}
+	next.entries, next.lines, next.refs, next.order = h.entries[:0], h.lines[:0], h.refs[:0], h.order[:0]
+	h.entries, h.lines, h.refs, h.order = nil, nil, nil, nil
+}
+
 // isDuplicate reports whether the head block holds an entry with e's timestamp and line.
 // In-order appends never get here; an out-of-order one scans the head block, which holds a
 // thousand or so entries at the default block size: a microsecond, and rare.

@@ -3,6 +3,8 @@ package chunk
 import (
 	"errors"
 	"testing"
+
+	"github.com/sluicelog/sluice/pkg/logproto"
 )
 
 // BenchmarkAppend appends realistic entries (about 236 bytes, a tenth with structured
@@ -30,7 +32,9 @@ func BenchmarkAppend(b *testing.B) {
 		// Replaying the lines moves them forward in time, so the head sees new entries.
 		e.Timestamp += 1
 		if !h.SpaceFor(e) {
-			h = newHead()
+			next := newHead()
+			h.HandOver(next)
+			h = next
 		}
 		if err := h.Append(e); err != nil && !errors.Is(err, ErrDuplicate) {
 			b.Fatal(err)
@@ -63,4 +67,32 @@ func BenchmarkAppendOutOfOrder(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// TestHandOver checks that a head taking over a full head's buffers works as a fresh one, and
+// that what was read or encoded from the old head before is not disturbed.
+func TestHandOver(t *testing.T) {
+	es := testLines(t, 400, 3)
+	old, accepted := buildHead(t, DefaultEncoding, 4<<10, es[:200])
+	it := old.Iterator(testStream, minInt64, maxInt64, logproto.Forward, nil) // reads the head block
+	c := encodeDecode(t, old)
+	next, err := NewHead(DefaultEncoding, 4<<10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.HandOver(next)
+	if cap(next.lines) == 0 {
+		t.Fatal("the new head did not get the old head's buffers")
+	}
+	var acceptedNext []logproto.Entry
+	for i := range es[200:] {
+		e := es[200+i]
+		if err := next.Append(&e); err == nil {
+			acceptedNext = append(acceptedNext, e)
+		}
+	}
+	diffEntries(t, "old head's iterator", collect(t, it), accepted)
+	diffEntries(t, "old head's chunk", collect(t, c.Iterator(testStream, minInt64, maxInt64, logproto.Forward, nil)), accepted)
+	diffEntries(t, "new head", collect(t, encodeDecode(t, next).Iterator(testStream, minInt64, maxInt64, logproto.Forward, nil)),
+		expect(acceptedNext, minInt64, maxInt64, logproto.Forward, nil))
 }

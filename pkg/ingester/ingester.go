@@ -163,7 +163,7 @@ func (i *Ingester) apply(tenant string, streams []logproto.Stream, checkLimits b
 			continue
 		}
 		s.mu.Lock()
-		kept, dups, err := s.appendEntries(ps.Entries, &i.cfg, lim, i.enc, now, checkLimits, nil)
+		kept, dups, err := s.appendEntries(ps.Entries, &i.cfg, lim, i.enc, now, checkLimits)
 		s.mu.Unlock()
 		if dups > 0 {
 			i.metrics.duplicates.WithLabelValues(tenant).Add(float64(dups))

@@ -277,3 +277,32 @@ func TestChunksSpanAtMostMaxChunkAge(t *testing.T) {
 		t.Errorf("%d chunks holding %d entries, want 3 holding %d", len(store.chunks), total, n)
 	}
 }
+
+// TestAppendEntriesReturnsWhatItKept checks the entries appendEntries reports as accepted (what
+// the WAL logs and tails see): all of them as the same slice when nothing is left out, and
+// exactly the accepted ones, in order, when a duplicate or a too-old entry is.
+func TestAppendEntriesReturnsWhatItKept(t *testing.T) {
+	ing := newTestIngester(t, "", &memStore{})
+	lim := ing.limits.For("t")
+	s := &stream{key: `{app="a"}`}
+	base := time.Now().UnixNano()
+	in := []logproto.Entry{{Timestamp: base, Line: "a"}, {Timestamp: base + 1, Line: "b"}}
+	kept, dups, err := s.appendEntries(in, &ing.cfg, lim, ing.enc, time.Now(), true)
+	if err != nil || dups != 0 || len(kept) != 2 || &kept[0] != &in[0] {
+		t.Fatalf("all accepted: kept %v (same slice: %v), dups %d, err %v", kept, len(kept) > 0 && &kept[0] == &in[0], dups, err)
+	}
+	old := base - int64(2*time.Hour)
+	in = []logproto.Entry{{Timestamp: base + 2, Line: "c"}, {Timestamp: base + 1, Line: "b"}, {Timestamp: old, Line: "old"}, {Timestamp: base + 3, Line: "d"}}
+	kept, dups, err = s.appendEntries(in, &ing.cfg, lim, ing.enc, time.Now(), true)
+	var got []string
+	for _, e := range kept {
+		got = append(got, e.Line)
+	}
+	if strings.Join(got, ",") != "c,d" || dups != 1 || err == nil || !strings.Contains(err.Error(), "too far behind") {
+		t.Fatalf("kept %v, dups %d, err %v; want c,d, 1 duplicate and the too-far-behind error", got, dups, err)
+	}
+	in[0].Line = "changed"
+	if kept[0].Line != "c" {
+		t.Error("with an entry left out, the kept entries must be a copy")
+	}
+}

@@ -73,8 +73,9 @@ func (e *errStreamRateLimited) Error() string {
 }
 
 // appendEntries adds entries to the stream. It returns the entries it accepted (duplicates and
-// entries too far behind are left out), and the first rejection. Called with s.mu held.
-func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, lim *validation.Limits, enc chunk.Encoding, now time.Time, checkLimits bool, accepted []logproto.Entry) (_ []logproto.Entry, dups int, _ error) {
+// entries too far behind are left out), and the first rejection. When it accepts them all,
+// as it nearly always does, the result is entries itself. Called with s.mu held.
+func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, lim *validation.Limits, enc chunk.Encoding, now time.Time, checkLimits bool) (_ []logproto.Entry, dups int, _ error) {
 	var firstErr error
 	if checkLimits && lim.PerStreamRateLimit > 0 {
 		size := 0
@@ -83,8 +84,24 @@ func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, lim *valid
 		}
 		burst := max(lim.PerStreamRateLimitBurst, lim.PerStreamRateLimit)
 		if !s.rate.Allow(now, float64(size), float64(lim.PerStreamRateLimit), float64(burst)) {
-			return accepted, 0, &errStreamRateLimited{stream: s.key, limit: lim.PerStreamRateLimit, bytes: size}
+			return nil, 0, &errStreamRateLimited{stream: s.key, limit: lim.PerStreamRateLimit, bytes: size}
 		}
+	}
+	// accepted is nil while every entry so far was accepted (they are entries[:i]); from the
+	// first one left out, it is a copy of the accepted ones.
+	var accepted []logproto.Entry
+	allKept := true
+	leaveOut := func(i int) {
+		if allKept {
+			accepted = append(make([]logproto.Entry, 0, len(entries)-1), entries[:i]...)
+			allKept = false
+		}
+	}
+	keptUpTo := func(i int) []logproto.Entry {
+		if allKept {
+			return entries[:i]
+		}
+		return accepted
 	}
 	window := cfg.MaxChunkAge.D().Nanoseconds() / 2
 	for i := range entries {
@@ -93,17 +110,23 @@ func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, lim *valid
 			if firstErr == nil {
 				firstErr = &errTooFarBehind{stream: s.key, ts: e.Timestamp, cutoff: s.newest - window}
 			}
+			leaveOut(i)
 			continue
 		}
+		var full *chunk.Head // a head just sealed, whose buffers the next one takes over
 		if s.head != nil && s.head.Entries() > 0 && (!s.head.SpaceFor(e) || s.tooLong(e.Timestamp, cfg.MaxChunkAge.D())) {
+			full = s.head
 			if err := s.seal(); err != nil {
-				return accepted, dups, err
+				return keptUpTo(i), dups, err
 			}
 		}
 		if s.head == nil {
 			h, err := chunk.NewHead(enc, cfg.ChunkBlockSize, cfg.ChunkTargetSize)
 			if err != nil {
-				return accepted, dups, err
+				return keptUpTo(i), dups, err
+			}
+			if full != nil {
+				full.HandOver(h)
 			}
 			s.head = h
 			s.opened = now
@@ -111,11 +134,10 @@ func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, lim *valid
 		if err := s.head.Append(e); err != nil {
 			if errors.Is(err, chunk.ErrDuplicate) {
 				dups++
-				continue
-			}
-			if firstErr == nil {
+			} else if firstErr == nil {
 				firstErr = fmt.Errorf("stream %s: %w", s.key, err)
 			}
+			leaveOut(i)
 			continue
 		}
 		if !s.hasEntries || e.Timestamp > s.newest {
@@ -123,9 +145,11 @@ func (s *stream) appendEntries(entries []logproto.Entry, cfg *Config, lim *valid
 		}
 		s.hasEntries = true
 		s.lastAppend = now
-		accepted = append(accepted, *e)
+		if !allKept {
+			accepted = append(accepted, *e)
+		}
 	}
-	return accepted, dups, firstErr
+	return keptUpTo(len(entries)), dups, firstErr
 }
 
 // tooLong reports whether adding an entry at ts would make the head's chunk span more than
