@@ -1,4 +1,5 @@
-// Command sluice is the Sluice server: every component in one process.
+// Command sluice is the Sluice server: every component in one process, or with -target only
+// some of them (a write path, a read path, a standalone compactor) sharing an S3 bucket.
 package main
 
 import (

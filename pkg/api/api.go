@@ -41,7 +41,9 @@ type Flusher interface {
 	Flush(ctx context.Context) error
 }
 
-// Deps are what the API serves from.
+// Deps are what the API serves from. A process that runs only some modules leaves the others'
+// dependencies nil, and their routes are not served (404): Pusher nil, no push routes; Engine
+// nil, no query, label, series, index, pattern or tail routes; Flusher nil, no /flush.
 type Deps struct {
 	Pusher  Pusher
 	Reader  Reader
@@ -64,6 +66,8 @@ type Deps struct {
 	Registry prometheus.Registerer
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Services are the names /services lists; nil lists those of a process running everything.
+	Services []string
 }
 
 // API holds the handlers.
@@ -116,27 +120,33 @@ func (a *API) Handler() http.Handler {
 			mux.Handle(n, a.instrument(path, h))
 		}
 	}
-	route("POST /loki/api/v1/push", t(a.push), "POST /api/prom/push")
-	route("/loki/api/v1/query_range", t(a.queryRange))
-	route("/loki/api/v1/query", t(a.query))
-	route("/api/prom/query", t(a.legacyQuery))
-	route("/loki/api/v1/labels", t(a.labelNames), "/loki/api/v1/label")
-	route("/loki/api/v1/label/{name}/values", t(a.labelValues))
-	route("/api/prom/label", t(a.legacyLabelNames))
-	route("/api/prom/label/{name}/values", t(a.legacyLabelValues))
-	route("/loki/api/v1/series", t(a.series), "/api/prom/series")
-	route("GET /loki/api/v1/tail", t(a.tail), "GET /api/prom/tail")
-	route("/loki/api/v1/index/stats", t(a.indexStats))
-	route("/loki/api/v1/index/volume", t(a.volume))
-	route("/loki/api/v1/index/volume_range", t(a.volumeRange))
-	route("/loki/api/v1/detected_labels", t(a.detectedLabels))
-	route("/loki/api/v1/detected_fields", t(a.detectedFields))
-	route("/loki/api/v1/detected_field/{name}/values", t(a.detectedFieldValues))
-	route("/loki/api/v1/patterns", t(a.patterns))
+	if a.d.Pusher != nil {
+		route("POST /loki/api/v1/push", t(a.push), "POST /api/prom/push")
+	}
+	if a.d.Engine != nil {
+		route("/loki/api/v1/query_range", t(a.queryRange))
+		route("/loki/api/v1/query", t(a.query))
+		route("/api/prom/query", t(a.legacyQuery))
+		route("/loki/api/v1/labels", t(a.labelNames), "/loki/api/v1/label")
+		route("/loki/api/v1/label/{name}/values", t(a.labelValues))
+		route("/api/prom/label", t(a.legacyLabelNames))
+		route("/api/prom/label/{name}/values", t(a.legacyLabelValues))
+		route("/loki/api/v1/series", t(a.series), "/api/prom/series")
+		route("GET /loki/api/v1/tail", t(a.tail), "GET /api/prom/tail")
+		route("/loki/api/v1/index/stats", t(a.indexStats))
+		route("/loki/api/v1/index/volume", t(a.volume))
+		route("/loki/api/v1/index/volume_range", t(a.volumeRange))
+		route("/loki/api/v1/detected_labels", t(a.detectedLabels))
+		route("/loki/api/v1/detected_fields", t(a.detectedFields))
+		route("/loki/api/v1/detected_field/{name}/values", t(a.detectedFieldValues))
+		route("/loki/api/v1/patterns", t(a.patterns))
+		route("/loki/api/v1/format_query", http.HandlerFunc(a.formatQuery))
+	}
 	route("GET /services", http.HandlerFunc(a.services))
-	route("/loki/api/v1/format_query", http.HandlerFunc(a.formatQuery))
 	route("GET /loki/api/v1/status/buildinfo", http.HandlerFunc(a.buildInfo))
-	route("POST /flush", http.HandlerFunc(a.flush), "POST /ingester/flush")
+	if a.d.Flusher != nil {
+		route("POST /flush", http.HandlerFunc(a.flush), "POST /ingester/flush")
+	}
 	route("GET /ready", http.HandlerFunc(a.ready))
 	route("GET /config", http.HandlerFunc(a.config))
 	for _, r := range a.extra {

@@ -5,8 +5,9 @@ import (
 	"net/http"
 )
 
-// serviceNames are the parts of a Sluice process, listed by /services as Loki lists its modules.
-var serviceNames = []string{"distributor", "ingester", "querier", "server", "store"}
+// serviceNames are the parts of a Sluice process running everything, listed by /services as
+// Loki lists its modules when Deps.Services is nil.
+var serviceNames = []string{"compactor", "distributor", "ingester", "querier", "query-frontend", "runtime-config", "server", "store"}
 
 // services serves /services: one "name => State" line per running service, in plain text, as
 // Loki (dskit) prints it. States are Loki's: Starting, Running, Stopping.
@@ -16,7 +17,11 @@ func (a *API) services(w http.ResponseWriter, r *http.Request) {
 		state = "Starting"
 	}
 	w.Header().Set("Content-Type", "text/plain")
-	for _, name := range serviceNames {
+	names := a.d.Services
+	if names == nil {
+		names = serviceNames
+	}
+	for _, name := range names {
 		fmt.Fprintf(w, "%s => %s\n", name, state)
 	}
 }

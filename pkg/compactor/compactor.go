@@ -190,7 +190,7 @@ func (c *Compactor) runOnce(ctx context.Context) error {
 			continue
 		}
 		for _, r := range rs {
-			if err := c.d.Deletes.MarkProcessed(tenant, r.RequestID); err != nil {
+			if err := c.d.Deletes.MarkProcessed(ctx, tenant, r.RequestID); err != nil {
 				errs = append(errs, err)
 				continue
 			}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sluicelog/sluice/pkg/flagext"
@@ -25,9 +27,16 @@ type Config struct {
 	// DeleteRequestCancelPeriod is how long a delete request can be cancelled; the compactor
 	// applies it only afterwards.
 	DeleteRequestCancelPeriod flagext.Duration `yaml:"delete_request_cancel_period"`
-	// DeleteRequestStore names the object store of the delete requests in Loki. Sluice keeps
-	// them in the working directory; the setting is accepted for compatibility.
+	// DeleteRequestStore names the object store of the delete requests in Loki. Sluice has one
+	// object store, so the setting is accepted for compatibility only: the requests always go to
+	// the configured object store.
 	DeleteRequestStore string `yaml:"delete_request_store"`
+	// DeleteRequestStoreKeyPrefix is the key prefix of the delete requests' object in the
+	// object store (deletion.ObjectKey).
+	DeleteRequestStoreKeyPrefix string `yaml:"delete_request_store_key_prefix"`
+	// DeleteRequestStoreRefreshInterval is how often a process that runs a querier but not the
+	// compactor reloads the delete requests from the object store (Sluice only).
+	DeleteRequestStoreRefreshInterval flagext.Duration `yaml:"delete_request_store_refresh_interval"`
 }
 
 // RegisterFlags registers the flags under Loki's names with Loki's defaults.
@@ -41,7 +50,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RetentionDeleteWorkerCount, "compactor.retention-delete-worker-count", 150, "Number of goroutines deleting chunk objects.")
 	c.DeleteRequestCancelPeriod = flagext.Duration(24 * time.Hour)
 	fs.Var(&c.DeleteRequestCancelPeriod, "compactor.delete-request-cancel-period", "Time during which a delete request can be cancelled; it is applied afterwards.")
-	fs.StringVar(&c.DeleteRequestStore, "compactor.delete-request-store", "", "Store for delete requests (accepted for Loki compatibility; Sluice keeps them in the working directory).")
+	fs.StringVar(&c.DeleteRequestStore, "compactor.delete-request-store", "", "Store for delete requests (accepted for Loki compatibility; they always go to the configured object store).")
+	fs.StringVar(&c.DeleteRequestStoreKeyPrefix, "compactor.delete-request-store.key-prefix", "index/", "Key prefix of the delete requests' object in the object store.")
+	c.DeleteRequestStoreRefreshInterval = flagext.Duration(time.Minute)
+	fs.Var(&c.DeleteRequestStoreRefreshInterval, "compactor.delete-request-store.refresh-interval", "How often a process running a querier but not the compactor reloads the delete requests from the object store.")
 }
 
 // DefaultConfig returns the configuration with every default.
@@ -65,6 +77,12 @@ func (c *Config) Validate() error {
 	}
 	if c.DeleteRequestCancelPeriod < 0 {
 		errs = append(errs, fmt.Errorf("compactor.delete_request_cancel_period: must not be negative, got %s", c.DeleteRequestCancelPeriod))
+	}
+	if c.DeleteRequestStoreRefreshInterval <= 0 {
+		errs = append(errs, fmt.Errorf("compactor.delete_request_store_refresh_interval: must be positive, got %s", c.DeleteRequestStoreRefreshInterval))
+	}
+	if strings.HasPrefix(c.DeleteRequestStoreKeyPrefix, "/") || slices.Contains(strings.Split(c.DeleteRequestStoreKeyPrefix, "/"), "..") {
+		errs = append(errs, fmt.Errorf("compactor.delete_request_store_key_prefix: %q must be a relative key prefix without '..'", c.DeleteRequestStoreKeyPrefix))
 	}
 	if c.WorkingDirectory == "" {
 		errs = append(errs, errors.New("compactor.working_directory: must be set"))

@@ -24,7 +24,7 @@ func TestDeleteRequestHidesLinesThenCompactionRemovesThem(t *testing.T) {
 	otherStream := e.put("fake", web, start.Add(-2*day), "secret web")
 	otherTenant := e.put("other", api, start.Add(-2*day), "secret of other")
 
-	req, err := e.deletes.Add("fake", `{app="api"} |= "secret"`, ms(start.Add(-3*day)), ms(start.Add(-day)))
+	req, err := e.deletes.Add(context.Background(), "fake", `{app="api"} |= "secret"`, ms(start.Add(-3*day)), ms(start.Add(-day)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestDeleteRequestTimeRange(t *testing.T) {
 	covered := e.put("fake", api, at, "a", "b")                    // at, at+1s
 	half := e.put("fake", api, at.Add(time.Minute), "c", "d", "e") // +60s..+62s
 	// The range ends at +61s inclusive: "c" and "d" go, "e" stays.
-	if _, err := e.deletes.Add("fake", `{app="api"}`, ms(at), ms(at.Add(61*time.Second))); err != nil {
+	if _, err := e.deletes.Add(context.Background(), "fake", `{app="api"}`, ms(at), ms(at.Add(61*time.Second))); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.lines("fake", `{app="api"}`, true); !slices.Equal(got, []string{"e"}) {
@@ -109,7 +109,7 @@ func TestCrashAfterRewriteBeforeRemoval(t *testing.T) {
 	e := newEnv(t, validation.Limits{})
 	api := labels.FromStrings("app", "api")
 	old := e.put("fake", api, start.Add(-2*day), "keep", "secret", "keep too")
-	req, err := e.deletes.Add("fake", `{app="api"} |~ "sec.et"`, ms(start.Add(-3*day)), ms(start))
+	req, err := e.deletes.Add(context.Background(), "fake", `{app="api"} |~ "sec.et"`, ms(start.Add(-3*day)), ms(start))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestDeleteSkipsCorruptChunk(t *testing.T) {
 	if err := e.objects.Put(context.Background(), bad, strings.NewReader("not a chunk")); err != nil {
 		t.Fatal(err)
 	}
-	r, err := e.deletes.Add("fake", `{app="api"} |= "secret"`, 0, ms(start))
+	r, err := e.deletes.Add(context.Background(), "fake", `{app="api"} |= "secret"`, 0, ms(start))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,6 @@
 // Package compactor applies retention and log deletion to stored data, as Loki's compactor
-// does. It runs inside the single binary (-target=all) and is built to run on its own later.
+// does. It runs in the process whose target includes the compactor: the single binary
+// (-target=all) or a standalone compactor (-target=compactor or backend), exactly one per bucket.
 //
 // Every compaction_interval the Compactor walks the index tables (one per tenant per day, see
 // package index). For each chunk of each series it decides, from the tenant's limits

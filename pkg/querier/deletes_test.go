@@ -31,7 +31,7 @@ func TestFilterDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Add("t1", `{app="a"} |= "secret"`, 0, 10_000); err != nil {
+	if _, err := st.Add(context.Background(), "t1", `{app="a"} |= "secret"`, 0, 10_000); err != nil {
 		t.Fatal(err)
 	}
 	sel := func(tenant string, from, to int64) []string {
@@ -100,7 +100,7 @@ func filterSetup(tb testing.TB) (*deletion.Store, logql.SelectLogParams) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = st.Close() })
-	if _, err := st.Add("t1", `{app="a"} |= "password="`, 0, 1<<40); err != nil {
+	if _, err := st.Add(context.Background(), "t1", `{app="a"} |= "password="`, 0, 1<<40); err != nil {
 		tb.Fatal(err)
 	}
 	return st, logql.SelectLogParams{Start: 0, End: 1 << 62, Direction: logproto.Forward}

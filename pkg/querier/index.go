@@ -26,6 +26,9 @@ func (q *Querier) IndexStats(ctx context.Context, from, through int64, ms []*lab
 	if err != nil {
 		return index.Stats{}, fmt.Errorf("index stats: %w", err)
 	}
+	if q.ingester == nil {
+		return st, nil
+	}
 	mem := q.ingester.UnflushedStats(ctx, id, from, through, ms)
 	if len(mem) == 0 {
 		return st, nil
@@ -78,7 +81,9 @@ func (q *Querier) Volume(ctx context.Context, from, through int64, req index.Vol
 	for i := range stored {
 		groups[stored[i].Name] = &stored[i]
 	}
-	addVolumes(groups, q.ingester.UnflushedStats(ctx, id, from, through, run), req, ms)
+	if q.ingester != nil {
+		addVolumes(groups, q.ingester.UnflushedStats(ctx, id, from, through, run), req, ms)
+	}
 	out := make([]index.Volume, 0, len(groups))
 	for _, v := range groups {
 		out = append(out, *v)

@@ -25,7 +25,8 @@ type Querier struct {
 
 var _ logql.Querier = (*Querier)(nil)
 
-// New returns a Querier over ing and store.
+// New returns a Querier over ing and store. ing is nil in a process that runs no ingester: the
+// querier then answers from the store only, which holds what the ingesters flushed.
 func New(ing *ingester.Ingester, store *storage.Store) *Querier {
 	return &Querier{ingester: ing, store: store}
 }
@@ -39,6 +40,9 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 	fromStore, err := q.store.SelectLogs(ctx, id, p)
 	if err != nil {
 		return nil, err
+	}
+	if q.ingester == nil {
+		return fromStore, nil
 	}
 	fromIngester, err := q.ingester.SelectLogs(ctx, id, p)
 	if err != nil {
@@ -60,7 +64,10 @@ func (q *Querier) Series(ctx context.Context, from, through int64, ms []*labels.
 	if err != nil {
 		return nil, err
 	}
-	all := append(stored, q.ingester.Series(ctx, id, from, through, ms)...)
+	all := stored
+	if q.ingester != nil {
+		all = append(all, q.ingester.Series(ctx, id, from, through, ms)...)
+	}
 	sort.Slice(all, func(a, b int) bool { return labels.Compare(all[a], all[b]) < 0 })
 	return slices.CompactFunc(all, labels.Equal), nil
 }

@@ -137,7 +137,7 @@ func (c *StorageConfig) Validate() error {
 
 // RegisterFlags registers every setting's flag with its default.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Target, "target", "all", "Components to run; only 'all' is supported in this release.")
+	fs.StringVar(&c.Target, "target", "all", "Modules this process runs, comma-separated: all, write (distributor,ingester), read (querier,query-frontend), backend (compactor), or module names. Any target but all needs S3.")
 	fs.BoolVar(&c.AuthEnabled, "auth.enabled", false, "Require X-Scope-OrgID on every request (multi-tenant mode).")
 	fs.StringVar(&c.Server.HTTPListenAddress, "server.http-listen-address", "", "HTTP listen address (empty: all interfaces).")
 	fs.IntVar(&c.Server.HTTPListenPort, "server.http-listen-port", 3100, "HTTP listen port (0 picks a free port).")
@@ -189,8 +189,8 @@ func (c *Config) ApplyDefaults() {
 // Validate checks every component's configuration; each error names its field.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Target != "all" {
-		errs = append(errs, fmt.Errorf("target: %q is not supported; this release runs every component in one process (target=all)", c.Target))
+	if err := c.validateTarget(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Server.HTTPListenPort < 0 || c.Server.HTTPListenPort > 65535 {
 		errs = append(errs, fmt.Errorf("server.http_listen_port: %d is not a port number", c.Server.HTTPListenPort))

@@ -3,6 +3,8 @@ package sluice
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/sluicelog/sluice/pkg/index"
@@ -55,7 +57,11 @@ func (s *Sluice) initStore() error {
 	if !useS3 {
 		return nil
 	}
-	sh, err := shipper.New(s.cfg.StorageConfig.BoltDB.Config, idx, s.objects, s.logger.With("component", "index-shipper"), s.reg)
+	shCfg := s.cfg.StorageConfig.BoltDB.Config
+	if shCfg.IngesterName == "" && !s.modules.Has(Ingester) {
+		shCfg.IngesterName = uploaderName(s.modules)
+	}
+	sh, err := shipper.New(shCfg, idx, s.objects, s.logger.With("component", "index-shipper"), s.reg)
 	if err != nil {
 		return fmt.Errorf("index shipper: %w", err)
 	}
@@ -85,3 +91,24 @@ func (c *Config) objectStore() (s3.Config, bool) {
 }
 
 func hasBucket(c s3.Config) bool { return c.BucketNames != "" || c.URL != "" }
+
+// uploaderName names the index uploads of a process without an ingester: a compactor uploads
+// the index entries of the chunks it rewrites. The host name alone, the shipper's default, is
+// an ingester's name, and an ingester may run on the same host: sharing its name would let one
+// upload replace the other's. So the name is the host's followed by the modules.
+func uploaderName(m moduleSet) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "sluice"
+	}
+	host = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, host)
+	if len(host) > 150 { // the shipper takes names of up to 200 bytes
+		host = host[:150]
+	}
+	return host + "-" + strings.Join(m.Names(), "-")
+}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,24 +32,29 @@ import (
 
 // Sluice is a running server.
 //
-// New builds the modules in dependency order, each in its own file (modules_*.go): the store
-// (object store, index, chunk store), the ingester, the querier and engine, then the API. A
-// module that needs shutting down appends to stoppers, which Run calls in reverse order.
+// New builds the modules the target names (see target.go) in dependency order, each in its own
+// file (modules_*.go): the store (object store, index, chunk store), the ingester, the
+// compactor or the delete requests' replica, the querier and engine, then the API. A module
+// that needs shutting down appends to stoppers, which Run calls in reverse order.
 type Sluice struct {
 	cfg       *Config
+	modules   moduleSet
 	logger    *slog.Logger
 	reg       *prometheus.Registry
 	overrides *validation.Overrides
 
-	objects  storage.ObjectClient
-	index    *index.Index
-	store    *storage.Store
+	objects storage.ObjectClient
+	index   *index.Index
+	store   *storage.Store
+	// ingester and querier are nil when the target does not run them.
 	ingester *ingester.Ingester
 	querier  *querier.Querier
 	// engine answers LogQL queries for the API; modules may wrap it (the query frontend).
 	engine api.Engine
 	api    *api.API
-	// deletes are the delete requests (compactor module); the querier hides their lines.
+	// deletes are the delete requests: the compactor's own store, or in a process that runs a
+	// querier but not the compactor, a replica of it read from the object store. The querier
+	// hides their lines.
 	deletes *deletion.Store
 
 	server   *http.Server
@@ -90,13 +96,20 @@ func (s *Sluice) stopAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// New builds every component from cfg, replaying the WAL, and binds the HTTP listener.
+// New builds the components of cfg's target, replaying the WAL, and binds the HTTP listener.
 // Call Run to serve.
 func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sluice{cfg: cfg, logger: logger, reg: prometheus.NewRegistry(), overrides: validation.NewOverrides(cfg.Limits)}
+	if err := cfg.validateTarget(); err != nil {
+		return nil, err
+	}
+	mods, err := parseTarget(cfg.Target)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sluice{cfg: cfg, modules: mods, logger: logger, reg: prometheus.NewRegistry(), overrides: validation.NewOverrides(cfg.Limits)}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	unlock, err := lockDataDir(cfg.Common.PathPrefix)
 	if err != nil {
@@ -107,14 +120,19 @@ func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 	for _, m := range []struct {
 		name string
 		init func() error
+		run  bool
 	}{
-		{"runtime-config", s.initRuntimeConfig},
-		{"store", s.initStore},
-		{"ingester", s.initIngester},
-		{"compactor", s.initCompactor},
-		{"querier", s.initQuerier},
-		{"api", s.initAPI},
+		{"runtime-config", s.initRuntimeConfig, true},
+		{"store", s.initStore, true},
+		{Ingester, s.initIngester, mods.Has(Ingester)},
+		{Compactor, s.initCompactor, mods.Has(Compactor)},
+		{"delete-requests", s.initDeleteReplica, mods.Has(Querier) && !mods.Has(Compactor)},
+		{Querier, s.initQuerier, mods.Has(Querier)},
+		{"api", s.initAPI, true},
 	} {
+		if !m.run {
+			continue
+		}
 		if err := m.init(); err != nil {
 			return nil, errors.Join(fmt.Errorf("init %s: %w", m.name, err), s.stopAll(context.Background()))
 		}
@@ -133,23 +151,20 @@ func (s *Sluice) initIngester() error {
 	return nil
 }
 
+// initQuerier builds the querier (over the ingester of this process, if it runs one, and the
+// store) and the engine, with the query frontend in front when the target runs it.
 func (s *Sluice) initQuerier() error {
 	s.querier = querier.New(s.ingester, s.store)
 	s.engine = newEngine(querier.WithDeletes(s.querier, s.deletes), s.overrides)
-	s.engine = s.newFrontend(s.engine)
+	if s.modules.Has(QueryFrontend) {
+		s.engine = s.newFrontend(s.engine)
+	}
 	return nil
 }
 
+// initAPI serves the routes of the modules this process runs, and the operational ones.
 func (s *Sluice) initAPI() error {
-	dist := distributor.New(s.overrides, s.ingester, s.reg)
-	tails := tail.New(s.cfg.Querier.Config, s.reg)
-	s.ingester.SetTailer(tails)
-	s.api = api.New(api.Deps{
-		Pusher:       dist,
-		Reader:       s.querier,
-		Engine:       s.engine,
-		Flusher:      s.ingester,
-		Tailer:       tails,
+	deps := api.Deps{
 		AuthEnabled:  s.cfg.AuthEnabled,
 		MaxPushBytes: int64(s.cfg.Distributor.MaxRecvMsgSize),
 		ConfigYAML:   s.cfg.YAML,
@@ -162,7 +177,26 @@ func (s *Sluice) initAPI() error {
 		Gatherer: s.reg,
 		Registry: s.reg,
 		Logger:   s.logger.With("component", "api"),
-	})
+		Services: s.services(),
+	}
+	// The target's validation keeps a distributor and an ingester together.
+	if s.ingester != nil {
+		deps.Pusher = distributor.New(s.overrides, s.ingester, s.reg)
+		deps.Flusher = s.ingester
+	}
+	var tails *tail.Registry
+	if s.querier != nil {
+		deps.Reader = s.querier
+		deps.Engine = s.engine
+		// Live tails see the pushes of this process's ingester; a querier without one has
+		// nothing to tail.
+		if s.ingester != nil {
+			tails = tail.New(s.cfg.Querier.Config, s.reg)
+			s.ingester.SetTailer(tails)
+			deps.Tailer = tails
+		}
+	}
+	s.api = api.New(deps)
 	for _, r := range s.routes {
 		s.api.Handle(r.pattern, r.handler, r.tenantScoped)
 	}
@@ -180,8 +214,17 @@ func (s *Sluice) initAPI() error {
 		IdleTimeout:       s.cfg.Server.HTTPServerIdleTimeout.D(),
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
-	s.server.RegisterOnShutdown(tails.Close) // hijacked tail connections are not tracked by Shutdown
+	if tails != nil {
+		s.server.RegisterOnShutdown(tails.Close) // hijacked tail connections are not tracked by Shutdown
+	}
 	return nil
+}
+
+// services are the names /services lists: the target's modules and those every process runs.
+func (s *Sluice) services() []string {
+	names := append(s.modules.Names(), "runtime-config", "server", "store")
+	slices.Sort(names)
+	return names
 }
 
 // Addr is the address the server listens on.
@@ -190,7 +233,9 @@ func (s *Sluice) Addr() string { return s.listener.Addr().String() }
 // Run serves until ctx is done, then shuts down: it stops taking requests, waits for those in
 // flight (up to the graceful shutdown timeout), flushes the ingester and closes the stores.
 func (s *Sluice) Run(ctx context.Context) error {
-	s.ingester.Start()
+	if s.ingester != nil {
+		s.ingester.Start()
+	}
 	runCtx, stopRunners := context.WithCancel(context.Background())
 	var runners sync.WaitGroup
 	for _, run := range s.runners {

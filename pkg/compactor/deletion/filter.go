@@ -2,6 +2,7 @@ package deletion
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/prometheus/prometheus/model/labels"
 )
@@ -14,6 +15,10 @@ import (
 func (s *Store) DeleteFilter(_ context.Context, tenant string, from, through int64) (func(labels.Labels) func(ts int64, line []byte) bool, error) {
 	if s == nil {
 		return nil, nil
+	}
+	if s.shared != nil && !s.shared.owner && !s.Synced() {
+		// Answering without the requests would show deleted lines.
+		return nil, fmt.Errorf("filter deleted lines: %w", ErrNotSynced)
 	}
 	reqs := s.Active(tenant, from, through)
 	if len(reqs) == 0 {

@@ -117,10 +117,11 @@ func (h *Handler) Add(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "difference between start time and end time must be at least one second", http.StatusBadRequest)
 		return
 	}
-	req, err := h.store.Add(id, query, start, end)
+	// For the compactor's store, Add returns only once the request is in the object store.
+	req, err := h.store.Add(r.Context(), id, query, start, end)
 	if err != nil {
 		h.logger.Error("add delete request", "tenant", id, "err", err)
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		http.Error(w, err.Error(), statusOf(err))
 		return
 	}
 	h.logger.Info("delete request for user added", "delete_request_id", req.RequestID, "user", id, "query", query)
@@ -214,16 +215,28 @@ func (h *Handler) Cancel(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("deletion of request past the deadline of %s since its creation is not allowed", h.cancelPeriod), http.StatusBadRequest)
 		return
 	}
-	if err := h.store.Remove(id, reqID); err != nil {
-		status := http.StatusInternalServerError
-		if errors.Is(err, ErrNotFound) {
-			status = http.StatusNotFound
+	if err := h.store.Remove(r.Context(), id, reqID); err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			h.logger.Error("cancel delete request", "tenant", id, "delete_request_id", reqID, "err", err)
 		}
-		http.Error(w, err.Error(), status)
+		http.Error(w, err.Error(), statusOf(err))
 		return
 	}
 	h.logger.Info("delete request cancelled", "delete_request_id", reqID, "user", id)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// statusOf is the HTTP status of a store error: 404 for an unknown request, 503 while the
+// store cannot take changes (its object store was not reachable yet), 500 otherwise (a failed
+// upload among them: the change was not made).
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrNotSynced), errors.Is(err, ErrReadOnly):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 func forced(params url.Values) bool { return params.Get("force") == "true" }

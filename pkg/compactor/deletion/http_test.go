@@ -1,6 +1,7 @@
 package deletion
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -231,7 +232,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("list after restart = %+v", l)
 	}
 	// Processed requests cannot be cancelled, even with force.
-	if err := st.MarkProcessed("t1", got[1].RequestID); err != nil {
+	if err := st.MarkProcessed(context.Background(), "t1", got[1].RequestID); err != nil {
 		t.Fatal(err)
 	}
 	code, body = call(t, srv, http.MethodDelete, "t1", url.Values{"request_id": {got[1].RequestID}, "force": {"true"}})
@@ -246,7 +247,7 @@ func TestLifecycle(t *testing.T) {
 func TestForceCancelPastDeadline(t *testing.T) {
 	c := &clock{t: now}
 	srv, st := server(t, t.TempDir(), c)
-	r, err := st.Add("t1", `{app="a"}`, 0, now.UnixMilli())
+	r, err := st.Add(context.Background(), "t1", `{app="a"}`, 0, now.UnixMilli())
 	if err != nil {
 		t.Fatal(err)
 	}

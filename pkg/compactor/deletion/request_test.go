@@ -76,12 +76,12 @@ func TestStoreActiveAndReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	a, err := st.Add("t1", `{app="a"}`, 1000, 2000)
+	a, err := st.Add(context.Background(), "t1", `{app="a"}`, 1000, 2000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(time.Hour)
-	if _, err := st.Add("t1", `{app="b"}`, 5000, 6000); err != nil {
+	if _, err := st.Add(context.Background(), "t1", `{app="b"}`, 5000, 6000); err != nil {
 		t.Fatal(err)
 	}
 	if got := st.Active("t1", 2e9, 4e9); len(got) != 1 || got[0].RequestID != a.RequestID {
@@ -97,7 +97,7 @@ func TestStoreActiveAndReady(t *testing.T) {
 	if got := st.Ready(now.Add(time.Millisecond)); len(got["t1"]) != 1 {
 		t.Fatalf("Ready(just after the first) = %v, want only the first", got)
 	}
-	if err := st.MarkProcessed("t1", a.RequestID); err != nil {
+	if err := st.MarkProcessed(context.Background(), "t1", a.RequestID); err != nil {
 		t.Fatal(err)
 	}
 	if got := st.Ready(now.Add(time.Hour + time.Millisecond)); len(got["t1"]) != 1 || got["t1"][0].Query != `{app="b"}` {

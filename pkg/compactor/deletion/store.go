@@ -2,6 +2,7 @@ package deletion
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -25,12 +26,27 @@ var bucketRequests = []byte("delete_requests")
 // FileName is the name of the store's file in its directory.
 const FileName = "delete_requests.db"
 
-// Store keeps delete requests durably in a bbolt file, with a copy in memory for the query path:
-// Active is called for every query and must not touch the disk. Its methods are safe for
+// Store keeps delete requests, with a copy in memory for the query path: Active is called for
+// every query and must touch neither the disk nor the network. Its methods are safe for
 // concurrent use.
+//
+// A Store has one of three roles (see shared.go for the last two):
+//
+//   - local (Open): the requests live in a bbolt file only;
+//   - owner (OpenOwner): the compactor's store. The requests live in the object store, where
+//     every change is uploaded before it is accepted; the bbolt file is a working copy;
+//   - replica (NewReplica): a querier's read-only copy of what the owner uploaded, refreshed by
+//     Sync.
 type Store struct {
-	db  *bolt.DB
+	db  *bolt.DB // nil for a replica
 	now func() time.Time
+
+	// shared is the object store side of an owner or a replica; nil for a local store.
+	shared *shared
+
+	// writeMu serialises changes (and syncs): a change is uploaded while holding it, never mu,
+	// so a slow bucket does not hold up queries. The maps below change only under both.
+	writeMu sync.Mutex
 
 	mu sync.RWMutex
 	// tenants maps a tenant to its requests, oldest first. A *Request in it is never modified:
@@ -38,16 +54,36 @@ type Store struct {
 	tenants map[string][]*Request
 	// gens are the tenants' cache generation numbers; see CacheGeneration.
 	gens map[string]int64
-	// baseGen is the generation of a tenant without changes since Open.
+	// baseGen is the generation of a tenant without changes since the store was opened.
 	baseGen int64
+	// synced is false until an owner or a replica has loaded the requests from the bucket (an
+	// owner also when it found none there and uploaded its local ones). Always true for a local
+	// store.
+	synced bool
 }
 
-// Open opens (creating it if needed) the store in dir. now is the clock that stamps new requests
-// (time.Now when nil). The caller must Close it.
+// Open opens (creating it if needed) a local store in dir. now is the clock that stamps new
+// requests (time.Now when nil). The caller must Close it.
 func Open(dir string, now func() time.Time) (*Store, error) {
+	s, err := openFile(dir, now)
+	if err != nil {
+		return nil, err
+	}
+	s.synced = true
+	return s, nil
+}
+
+// newStore returns an empty store in memory.
+func newStore(now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
+	return &Store{now: now, tenants: map[string][]*Request{}, gens: map[string]int64{}, baseGen: now().UnixMilli()}
+}
+
+// openFile opens the bbolt file in dir and loads its requests.
+func openFile(dir string, now func() time.Time) (*Store, error) {
+	s := newStore(now)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open delete requests: %w", err)
 	}
@@ -56,7 +92,7 @@ func Open(dir string, now func() time.Time) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open delete requests %s: %w", path, err)
 	}
-	s := &Store{db: db, now: now, tenants: map[string][]*Request{}, gens: map[string]int64{}, baseGen: now().UnixMilli()}
+	s.db = db
 	err = db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketRequests)
 		if err != nil {
@@ -83,8 +119,11 @@ func Open(dir string, now func() time.Time) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the store's file.
+// Close closes the store's file, if it has one.
 func (s *Store) Close() error {
+	if s.db == nil {
+		return nil
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close delete requests: %w", err)
 	}
@@ -114,8 +153,9 @@ func newID() (string, error) {
 }
 
 // Add records a new request of tenant deleting the entries query selects in [start, end]
-// (Unix ms, inclusive) and returns it.
-func (s *Store) Add(tenant, query string, start, end int64) (Request, error) {
+// (Unix ms, inclusive) and returns it. An owner uploads it to the bucket first: when that
+// fails, Add returns the error and nothing changed.
+func (s *Store) Add(ctx context.Context, tenant, query string, start, end int64) (Request, error) {
 	r := &Request{Tenant: tenant, Query: query, Start: start, End: end, Status: StatusReceived, CreatedAt: s.now().UnixMilli()}
 	if err := r.parse(); err != nil {
 		return Request{}, err
@@ -123,8 +163,11 @@ func (s *Store) Add(tenant, query string, start, end int64) (Request, error) {
 	if start > end {
 		return Request{}, fmt.Errorf("add delete request: start %d after end %d", start, end)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.writable(); err != nil {
+		return Request{}, fmt.Errorf("add delete request: %w", err)
+	}
 	for {
 		id, err := newID()
 		if err != nil {
@@ -135,32 +178,81 @@ func (s *Store) Add(tenant, query string, start, end int64) (Request, error) {
 			break
 		}
 	}
-	if err := s.put(r); err != nil {
-		return Request{}, err
-	}
 	rs := append(slices.Clone(s.tenants[tenant]), r)
 	sortRequests(rs)
-	s.tenants[tenant] = rs
-	s.bump(tenant)
+	if err := s.commit(ctx, tenant, rs, r, ""); err != nil {
+		return Request{}, fmt.Errorf("add delete request: %w", err)
+	}
 	return *r, nil
 }
 
-// put writes r to the file.
-func (s *Store) put(r *Request) error {
-	v, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode delete request %s: %w", r.RequestID, err)
+// commit makes rs the tenant's requests (put is the request added or changed, removed the ID
+// of the one removed): the bucket first (an owner), then the local file, then memory. The
+// caller holds writeMu.
+//
+// An owner whose upload fails changes nothing. Once the upload succeeded the change is
+// accepted even if the local file cannot take it: the bucket wins when the owner loads it
+// again, and memory must hold it, since the next upload is made from memory.
+func (s *Store) commit(ctx context.Context, tenant string, rs []*Request, put *Request, removed string) error {
+	if s.shared != nil {
+		if err := s.shared.upload(ctx, s.withTenant(tenant, rs)); err != nil {
+			return err
+		}
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketRequests).Put(requestKey(r.Tenant, r.RequestID), v)
+	if err := s.writeLocal(put, tenant, removed); err != nil {
+		if s.shared == nil {
+			return err
+		}
+		s.shared.localFailed(err)
+	}
+	s.mu.Lock()
+	if len(rs) == 0 {
+		delete(s.tenants, tenant)
+	} else {
+		s.tenants[tenant] = rs
+	}
+	s.bump(tenant)
+	s.mu.Unlock()
+	return nil
+}
+
+// withTenant returns every tenant's requests with the tenant's replaced by rs. The caller holds
+// writeMu.
+func (s *Store) withTenant(tenant string, rs []*Request) map[string][]*Request {
+	all := make(map[string][]*Request, len(s.tenants)+1)
+	for t, trs := range s.tenants {
+		all[t] = trs
+	}
+	if len(rs) == 0 {
+		delete(all, tenant)
+	} else {
+		all[tenant] = rs
+	}
+	return all
+}
+
+// writeLocal writes put to the file, or removes the tenant's request removed.
+func (s *Store) writeLocal(put *Request, tenant, removed string) error {
+	var v []byte
+	if put != nil {
+		var err error
+		if v, err = json.Marshal(put); err != nil {
+			return fmt.Errorf("encode delete request %s: %w", put.RequestID, err)
+		}
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if put != nil {
+			return tx.Bucket(bucketRequests).Put(requestKey(put.Tenant, put.RequestID), v)
+		}
+		return tx.Bucket(bucketRequests).Delete(requestKey(tenant, removed))
 	})
 	if err != nil {
-		return fmt.Errorf("write delete request %s: %w", r.RequestID, err)
+		return fmt.Errorf("write delete requests file: %w", err)
 	}
 	return nil
 }
 
-// find returns the request and its index in the tenant's list; the caller holds mu.
+// find returns the request and its index in the tenant's list; the caller holds mu or writeMu.
 func (s *Store) find(tenant, id string) (*Request, int, bool) {
 	for i, r := range s.tenants[tenant] {
 		if r.RequestID == id {
@@ -192,59 +284,59 @@ func (s *Store) Get(tenant, id string) (Request, error) {
 	return *r, nil
 }
 
-// Remove deletes the tenant's request id (a cancellation).
-func (s *Store) Remove(tenant, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Remove deletes the tenant's request id (a cancellation). An owner uploads the change first,
+// as Add does.
+func (s *Store) Remove(ctx context.Context, tenant, id string) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.writable(); err != nil {
+		return fmt.Errorf("remove delete request %s: %w", id, err)
+	}
 	_, i, ok := s.find(tenant, id)
 	if !ok {
 		return fmt.Errorf("remove delete request %q: %w", id, ErrNotFound)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketRequests).Delete(requestKey(tenant, id))
-	})
-	if err != nil {
+	rs := slices.Delete(slices.Clone(s.tenants[tenant]), i, i+1)
+	if err := s.commit(ctx, tenant, rs, nil, id); err != nil {
 		return fmt.Errorf("remove delete request %s: %w", id, err)
 	}
-	rs := slices.Delete(slices.Clone(s.tenants[tenant]), i, i+1)
-	if len(rs) == 0 {
-		delete(s.tenants, tenant)
-	} else {
-		s.tenants[tenant] = rs
-	}
-	s.bump(tenant)
 	return nil
 }
 
 // MarkProcessed records that the compactor has applied the tenant's request id to all of its
 // data. A request cancelled meanwhile (with force) is skipped.
-func (s *Store) MarkProcessed(tenant, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Store) MarkProcessed(ctx context.Context, tenant, id string) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.writable(); err != nil {
+		return fmt.Errorf("mark delete request %s processed: %w", id, err)
+	}
 	old, i, ok := s.find(tenant, id)
 	if !ok || old.Status == StatusProcessed {
 		return nil
 	}
 	r := *old
 	r.Status = StatusProcessed
-	if err := s.put(&r); err != nil {
-		return err
-	}
 	rs := slices.Clone(s.tenants[tenant])
 	rs[i] = &r
-	s.tenants[tenant] = rs
-	s.bump(tenant)
+	if err := s.commit(ctx, tenant, rs, &r, ""); err != nil {
+		return fmt.Errorf("mark delete request %s processed: %w", id, err)
+	}
 	return nil
 }
 
 // Ready returns the received requests of every tenant created before createdBefore: those
 // whose cancel period is over, which the compactor applies. The map is keyed by tenant; the
-// requests must not be modified.
+// requests must not be modified. An owner that has not loaded the bucket's requests yet
+// returns none: its local copy may be stale.
 func (s *Store) Ready(createdBefore time.Time) map[string][]*Request {
 	cut := createdBefore.UnixMilli()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := map[string][]*Request{}
+	if !s.synced {
+		return out
+	}
 	for tenant, rs := range s.tenants {
 		for _, r := range rs {
 			if r.Status == StatusReceived && r.CreatedAt < cut {
@@ -278,9 +370,9 @@ func (s *Store) bump(tenant string) {
 }
 
 // CacheGeneration returns the tenant's cache generation number, as Loki's compactor serves it:
-// it changes whenever the tenant's delete requests change (added, cancelled, processed), so a
-// results cache that keys on it never serves lines a request hides. It also changes across
-// restarts of the store.
+// it changes whenever the tenant's delete requests change as this store sees them (added,
+// cancelled, processed; for a replica, when a sync brings the change), so a results cache that
+// keys on it never serves lines a request hides. It also changes across restarts of the store.
 func (s *Store) CacheGeneration(tenant string) int64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
