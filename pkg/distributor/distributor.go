@@ -134,19 +134,28 @@ func (d *Distributor) Push(ctx context.Context, tenant string, req *logproto.Pus
 			rej.add(http.StatusBadRequest, "%s", err.Error())
 			continue
 		}
-		kept := s.Entries[:0:0]
+		// Entries are validated in place (validation may truncate a line). While all pass,
+		// the kept ones are s.Entries itself; from the first rejection on, a copy.
+		var kept []logproto.Entry
+		allKept := true
 		for j := range s.Entries {
-			e := s.Entries[j]
-			if reason, msg := validateEntry(&e, canon, lim, now); reason != "" {
+			e := &s.Entries[j]
+			if reason, msg := validateEntry(e, canon, lim, now); reason != "" {
 				d.discard(tenant, reason, 1, len(e.Line))
 				rej.add(http.StatusBadRequest, "%s", msg)
+				if allKept {
+					kept = append(make([]logproto.Entry, 0, len(s.Entries)-1), s.Entries[:j]...)
+					allKept = false
+				}
 				continue
 			}
-			if kept == nil {
-				kept = make([]logproto.Entry, 0, len(s.Entries))
+			if !allKept {
+				kept = append(kept, *e)
 			}
-			kept = append(kept, e)
 			size += len(e.Line)
+		}
+		if allKept {
+			kept = s.Entries
 		}
 		lines += len(kept)
 		if len(kept) > 0 {
