@@ -138,6 +138,14 @@ func (h *Head) HandOver(next *Head) {
 	}
 	next.entries, next.lines, next.refs, next.order = h.entries[:0], h.lines[:0], h.refs[:0], h.order[:0]
 	h.entries, h.lines, h.refs, h.order = nil, nil, nil, nil
+	// The body cannot be handed over (iterators and encodings may still view it), but the
+	// next one will likely grow as large: allocate it once at that size.
+	if len(h.body) <= cap(next.body) {
+		return
+	}
+	body := make([]byte, len(next.body), len(h.body)+len(h.body)/8)
+	copy(body, next.body)
+	next.body = body
 }
 
 // isDuplicate reports whether the head block holds an entry with e's timestamp and line.
@@ -305,6 +313,9 @@ func (h *Head) Encode(dst []byte) ([]byte, error) {
 		return dst, fmt.Errorf("encode chunk: %w", err)
 	}
 	start := len(dst)
+	// One allocation for the whole encoding: the body, the index (at most about 60 bytes a
+	// block), the symbol table (smaller compressed than raw) and the trailer.
+	dst = slices.Grow(dst, len(h.body)+len(h.blocks)*60+32+h.syms.size+4*len(h.syms.names)+TrailerSize)
 	dst = append(dst, h.body...)
 	var sm symbolsMeta
 	var syms []byte
