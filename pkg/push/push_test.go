@@ -233,3 +233,29 @@ func BenchmarkEncode(b *testing.B) {
 		buf = push.AppendProto(buf[:0], req)
 	}
 }
+
+// TestEncoderReuse checks that an Encoder's bodies decode to their requests, when it encodes a
+// big request after a small one and a small one after a big one (reused, shrinking buffers).
+func TestEncoderReuse(t *testing.T) {
+	small := sampleRequest()
+	big := &logproto.PushRequest{Streams: []logproto.Stream{{Labels: `{app="big"}`}}}
+	for i := 0; i < 5000; i++ {
+		big.Streams[0].Entries = append(big.Streams[0].Entries, logproto.Entry{Timestamp: int64(i), Line: strings.Repeat("y", i%300)})
+	}
+	var enc push.Encoder
+	for _, want := range []*logproto.PushRequest{small, big, small} {
+		body := enc.Encode(want)
+		if !bytes.Equal(body, push.Encode(want)) {
+			t.Fatal("Encoder.Encode differs from Encode")
+		}
+		raw, err := snappy.Decode(nil, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got logproto.PushRequest
+		if err := push.UnmarshalProto(raw, &got); err != nil {
+			t.Fatal(err)
+		}
+		equalRequests(t, &got, want)
+	}
+}

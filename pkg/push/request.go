@@ -171,3 +171,20 @@ func (b *Body) decodeSnappyProto(maxBytes int64) error {
 func Encode(req *logproto.PushRequest) []byte {
 	return snappy.Encode(nil, AppendProto(nil, req))
 }
+
+// Encoder encodes push request bodies like Encode, reusing its buffers from one request to
+// the next: a client that sends a batch at a time allocates nothing per batch once its
+// buffers have grown. An Encoder is not safe for concurrent use.
+type Encoder struct {
+	proto, body []byte
+}
+
+// Encode returns the body of req. It is valid until the next call.
+func (e *Encoder) Encode(req *logproto.PushRequest) []byte {
+	e.proto = AppendProto(e.proto[:0], req)
+	if n := snappy.MaxEncodedLen(len(e.proto)); cap(e.body) < n {
+		e.body = make([]byte, n)
+	}
+	e.body = snappy.Encode(e.body[:cap(e.body)], e.proto)
+	return e.body
+}

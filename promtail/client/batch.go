@@ -16,10 +16,30 @@ type batch struct {
 	bytes   int
 	entries int
 	created time.Time
+	// spare are streams of an earlier use of the batch (reset), whose entry slices new
+	// streams reuse; req is the request request() fills.
+	spare []*logproto.Stream
+	req   logproto.PushRequest
 }
 
 func newBatch(now time.Time) *batch {
 	return &batch{streams: map[string]*logproto.Stream{}, created: now}
+}
+
+// reset empties b for reuse as a new batch created at now, keeping its streams' entry slices
+// (emptied, so the old lines can be collected) for the next streams it gets.
+func (b *batch) reset(now time.Time) {
+	for _, k := range b.order {
+		s := b.streams[k]
+		clear(s.Entries)
+		s.Entries = s.Entries[:0]
+		b.spare = append(b.spare, s)
+	}
+	clear(b.streams)
+	clear(b.acks)
+	b.order, b.acks = b.order[:0], b.acks[:0]
+	b.req.Streams = b.req.Streams[:0]
+	b.bytes, b.entries, b.created = 0, 0, now
 }
 
 // entrySize is what counts toward batchsize: the line and structured metadata, as promtail.
@@ -32,7 +52,12 @@ func entrySize(e *entry.Entry) int {
 func (b *batch) add(e *entry.Entry, key string) {
 	s, ok := b.streams[key]
 	if !ok {
-		s = &logproto.Stream{Labels: key}
+		if n := len(b.spare); n > 0 {
+			s, b.spare = b.spare[n-1], b.spare[:n-1]
+			s.Labels = key
+		} else {
+			s = &logproto.Stream{Labels: key}
+		}
 		b.streams[key] = s
 		b.order = append(b.order, key)
 	}
@@ -44,12 +69,13 @@ func (b *batch) add(e *entry.Entry, key string) {
 	b.entries++
 }
 
+// request returns the batch as a push request; it is valid until the batch is reset.
 func (b *batch) request() *logproto.PushRequest {
-	req := &logproto.PushRequest{Streams: make([]logproto.Stream, 0, len(b.order))}
+	b.req.Streams = b.req.Streams[:0]
 	for _, k := range b.order {
-		req.Streams = append(req.Streams, *b.streams[k])
+		b.req.Streams = append(b.req.Streams, *b.streams[k])
 	}
-	return req
+	return &b.req
 }
 
 // done finishes every line of the batch for this destination.

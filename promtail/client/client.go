@@ -53,6 +53,11 @@ type Client struct {
 
 	keys map[string]string // entry key → key with external labels.
 
+	// The run goroutine sends one batch at a time, so it reuses the encoder's buffers and the
+	// batches it has sent (free).
+	enc  push.Encoder
+	free []*batch
+
 	afterBatch func()
 }
 
@@ -160,10 +165,11 @@ func (c *Client) run() {
 			b := batches[tenant]
 			if b != nil && b.entries > 0 && b.bytes+entrySize(&e) > c.cfg.BatchSize {
 				c.send(tenant, b)
+				c.free = append(c.free, b)
 				b = nil
 			}
 			if b == nil {
-				b = newBatch(time.Now())
+				b = c.newBatch(time.Now())
 				batches[tenant] = b
 			}
 			b.add(&e, c.key(&e))
@@ -172,10 +178,22 @@ func (c *Client) run() {
 				if now.Sub(b.created) >= wait {
 					c.send(tenant, b)
 					delete(batches, tenant)
+					c.free = append(c.free, b)
 				}
 			}
 		}
 	}
+}
+
+// newBatch returns an empty batch, reusing one already sent when there is one.
+func (c *Client) newBatch(now time.Time) *batch {
+	if n := len(c.free); n > 0 {
+		b := c.free[n-1]
+		c.free = c.free[:n-1]
+		b.reset(now)
+		return b
+	}
+	return newBatch(now)
 }
 
 // key returns the stream labels with the client's external labels (entry labels win).
@@ -204,7 +222,7 @@ func (c *Client) key(e *entry.Entry) string {
 // send pushes one batch, retrying as configured, then finishes its Acks; when the client is
 // stopped mid-retry it returns without finishing them.
 func (c *Client) send(tenant string, b *batch) {
-	body := push.Encode(b.request())
+	body := c.enc.Encode(b.request())
 	c.m.EncodedBytes.WithLabelValues(c.host).Add(float64(len(body)))
 	backoff := c.cfg.Backoff.MinPeriod.D()
 	for attempt := 1; ; attempt++ {

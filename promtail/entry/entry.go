@@ -60,6 +60,44 @@ func (e *Entry) SetLabel(name, value string) {
 	e.labels[model.LabelName(name)] = model.LabelValue(value)
 }
 
+// LabelMemo remembers label sets that SetLabelMemo derived, so a stage that sets the same
+// label on entries with the same labels (the cri stage's stream="stdout" on every line of a
+// file) shares one map and one key among them, instead of copying the map and rendering the
+// key for every entry. The zero value is ready; it is not safe for concurrent use.
+type LabelMemo struct {
+	m map[memoKey]derived
+}
+
+type memoKey struct{ base, tenant, name, value string }
+
+type derived struct {
+	labels model.LabelSet
+	key    string
+}
+
+// memoSize bounds a LabelMemo: past it, the memo starts again empty.
+const memoSize = 1024
+
+// SetLabelMemo is SetLabel through memo: an entry whose labels (tenant label included) and
+// change were seen before gets the label set made then, shared (a later change copies it).
+func (e *Entry) SetLabelMemo(name, value string, memo *LabelMemo) {
+	if v, ok := e.labels[model.LabelName(name)]; ok && string(v) == value {
+		return
+	}
+	tenant, _ := e.Label(ReservedLabelTenantID)
+	k := memoKey{e.Key(), tenant, name, value}
+	if d, ok := memo.m[k]; ok {
+		e.labels, e.owned, e.key = d.labels, false, d.key
+		return
+	}
+	e.SetLabel(name, value)
+	if memo.m == nil || len(memo.m) >= memoSize {
+		memo.m = make(map[memoKey]derived)
+	}
+	memo.m[k] = derived{e.labels, e.Key()}
+	e.owned = false // the memo shares the map now
+}
+
 // DeleteLabel removes a label.
 func (e *Entry) DeleteLabel(name string) {
 	if _, ok := e.labels[model.LabelName(name)]; !ok {

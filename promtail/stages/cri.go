@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/sluicelog/sluice/promtail/entry"
 )
 
 // CRIConfig is the cri stage's config.
@@ -80,6 +82,7 @@ type criStage struct {
 	cfg     CRIConfig
 	partial map[string]*Item
 	count   map[string]int
+	memo    entry.LabelMemo // every line of a file gets one of two label sets (stdout, stderr)
 }
 
 func newCRI(c CRIConfig) *criStage {
@@ -118,7 +121,7 @@ func (s *criStage) Process(ctx context.Context, it Item, next Emit) error {
 		return next(ctx, *p)
 	}
 	it.Timestamp = l.Time.UnixNano()
-	it.SetLabel("stream", l.Stream)
+	it.SetLabelMemo("stream", l.Stream, &s.memo)
 	it.Line = l.Content
 	if l.Partial {
 		if s.cfg.MaxPartialLines <= 1 {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/sluicelog/sluice/promtail/entry"
 )
 
 // DockerLine is one line of Docker's json-file log driver.
@@ -29,9 +31,12 @@ func ParseDocker(line string) (DockerLine, error) {
 	return d, nil
 }
 
-type dockerStage struct{}
+// dockerStage is per pipeline (per file): its memo shares the labels it derives.
+type dockerStage struct {
+	memo entry.LabelMemo
+}
 
-func (dockerStage) Process(ctx context.Context, it Item, next Emit) error {
+func (s *dockerStage) Process(ctx context.Context, it Item, next Emit) error {
 	d, err := ParseDocker(it.Line)
 	if err != nil {
 		return next(ctx, it)
@@ -40,7 +45,7 @@ func (dockerStage) Process(ctx context.Context, it Item, next Emit) error {
 	it.Set("output", d.Log)
 	it.Set("timestamp", d.Time.Format(time.RFC3339Nano))
 	if d.Stream != "" {
-		it.SetLabel("stream", d.Stream)
+		it.SetLabelMemo("stream", d.Stream, &s.memo)
 	}
 	if !d.Time.IsZero() {
 		it.Timestamp = d.Time.UnixNano()

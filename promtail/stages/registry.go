@@ -23,7 +23,7 @@ func newStage(name string, n *yaml.Node, o Options) (factory, error) {
 		c.defaults()
 		return func() Stage { return newCRI(c) }, nil
 	case "docker":
-		return shared(&dockerStage{}, nil)
+		return func() Stage { return &dockerStage{} }, nil
 	case "regex":
 		return shared(newRegex(n))
 	case "json":
