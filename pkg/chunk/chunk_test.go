@@ -449,8 +449,8 @@ func TestParseEncoding(t *testing.T) {
 	check("flate", EncFlate, nil)
 	check("snappy", EncSnappy, nil)
 	check("none", EncNone, nil)
-	for _, lz4 := range []string{"lz4-64k", "lz4-256k", "lz4-1M", "lz4-4M"} {
-		check(lz4, 0, ErrUnsupportedEncoding)
+	for _, lz4 := range []string{"lz4", "LZ4", "lz4-64k", "lz4-256k", "lz4-1M", "lz4-4M"} {
+		check(lz4, EncLZ4, nil)
 	}
 	if _, err := ParseEncoding("brotli"); err == nil || errors.Is(err, ErrUnsupportedEncoding) {
 		t.Errorf("ParseEncoding(brotli) = %v, want an unknown-encoding error", err)

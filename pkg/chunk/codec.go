@@ -12,6 +12,7 @@ import (
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 )
 
 // zstdLevel is the zstd level for EncZstd. SpeedDefault (zstd level 3) compressed our test logs
@@ -52,6 +53,14 @@ var (
 	flateWriters sync.Pool // *flate.Writer
 	flateReaders sync.Pool // io.ReadCloser implementing flate.Resetter
 	byteReaders  = sync.Pool{New: func() any { return new(bytes.Reader) }}
+	lz4Writers   = sync.Pool{New: func() any { return new(lz4.Compressor) }}
+)
+
+// An lz4 block is stored behind one byte: lz4Compressed, or lz4Stored for data lz4 could not
+// shrink (lz4's block format has no stored mode of its own).
+const (
+	lz4Compressed = 0
+	lz4Stored     = 1
 )
 
 // appendWriter is an io.Writer that appends to b; the streaming codecs write through it.
@@ -76,6 +85,18 @@ func compress(enc Encoding, dst, src []byte) ([]byte, error) {
 		dst = e.EncodeAll(src, dst)
 		zstdEncoders.Put(e)
 		return dst, nil
+	case EncLZ4:
+		return appendBlockCodec(dst, 1+lz4.CompressBlockBound(len(src)), func(d []byte) []byte {
+			c := lz4Writers.Get().(*lz4.Compressor)
+			n, err := c.CompressBlock(src, d[1:])
+			lz4Writers.Put(c)
+			if err != nil || n == 0 || n >= len(src) {
+				d[0] = lz4Stored
+				return append(d[:1], src...)
+			}
+			d[0] = lz4Compressed
+			return d[:1+n]
+		}), nil
 	case EncGzip:
 		w := &appendWriter{b: dst}
 		zw, _ := gzipWriters.Get().(*gzip.Writer)
@@ -175,6 +196,29 @@ func decompress(enc Encoding, buf, src []byte, rawSize int) ([]byte, error) {
 			return nil, fmt.Errorf("decoded %d bytes, want %d", len(out), rawSize)
 		}
 		return out, nil
+	case EncLZ4:
+		if len(src) == 0 {
+			return nil, errors.New("lz4: empty block")
+		}
+		out := grow(buf, rawSize)
+		switch src[0] {
+		case lz4Stored:
+			if len(src)-1 != rawSize {
+				return nil, fmt.Errorf("lz4: stored size %d, want %d", len(src)-1, rawSize)
+			}
+			copy(out, src[1:])
+			return out, nil
+		case lz4Compressed:
+			n, err := lz4.UncompressBlock(src[1:], out)
+			if err != nil {
+				return nil, fmt.Errorf("lz4: %w", err)
+			}
+			if n != rawSize {
+				return nil, fmt.Errorf("lz4: decoded %d bytes, want %d", n, rawSize)
+			}
+			return out, nil
+		}
+		return nil, fmt.Errorf("lz4: unknown block kind %d", src[0])
 	case EncGzip:
 		br := byteReaders.Get().(*bytes.Reader)
 		br.Reset(src)

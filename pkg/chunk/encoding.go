@@ -17,8 +17,9 @@ const (
 	EncS2     Encoding = 3
 	EncZstd   Encoding = 4
 	EncFlate  Encoding = 5
+	EncLZ4    Encoding = 6
 
-	numEncodings = 6
+	numEncodings = 7
 )
 
 // DefaultEncoding is the codec used when none is configured. It was chosen by measurement
@@ -33,6 +34,7 @@ var encodingNames = [numEncodings]string{
 	EncS2:     "s2",
 	EncZstd:   "zstd",
 	EncFlate:  "flate",
+	EncLZ4:    "lz4",
 }
 
 // String returns the name of e as ParseEncoding accepts it.
@@ -57,8 +59,9 @@ func Encodings() []Encoding {
 
 // ParseEncoding returns the encoding named by name, accepting the names of Loki's
 // -ingester.chunk-encoding flag (none, gzip, snappy, flate, zstd, lz4-64k, lz4-256k, lz4-1M,
-// lz4-4M) plus s2. The lz4 names are recognised but return an error wrapping
-// ErrUnsupportedEncoding: Sluice does not implement lz4. Matching ignores case.
+// lz4-4M, lz4) plus s2. Loki's lz4 names differ in the lz4 frame's block size; Sluice compresses
+// each chunk block as one lz4 block whatever the name, so they all mean EncLZ4. Matching
+// ignores case.
 func ParseEncoding(name string) (Encoding, error) {
 	for i, n := range encodingNames {
 		if strings.EqualFold(name, n) {
@@ -66,8 +69,8 @@ func ParseEncoding(name string) (Encoding, error) {
 		}
 	}
 	switch strings.ToLower(name) {
-	case "lz4", "lz4-64k", "lz4-256k", "lz4-1m", "lz4-4m":
-		return 0, fmt.Errorf("parse chunk encoding %q: %w (use zstd, s2 or snappy)", name, ErrUnsupportedEncoding)
+	case "lz4-64k", "lz4-256k", "lz4-1m", "lz4-4m":
+		return EncLZ4, nil
 	}
-	return 0, fmt.Errorf("parse chunk encoding %q: unknown (want one of none, gzip, snappy, s2, zstd, flate)", name)
+	return 0, fmt.Errorf("parse chunk encoding %q: unknown (want one of none, gzip, snappy, s2, zstd, flate, lz4, lz4-64k, lz4-256k, lz4-1M, lz4-4M)", name)
 }

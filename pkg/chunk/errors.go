@@ -12,6 +12,6 @@ var ErrCorrupt = errors.New("corrupt chunk")
 // not treat it as a failure (Loki accepts such pushes silently).
 var ErrDuplicate = errors.New("duplicate entry")
 
-// ErrUnsupportedEncoding is wrapped by ParseEncoding for names Loki accepts but Sluice does not
-// implement (the lz4 family).
+// ErrUnsupportedEncoding is wrapped by errors for an Encoding value this package does not know
+// (NewHead, compress and decompress).
 var ErrUnsupportedEncoding = errors.New("encoding not supported")

@@ -54,8 +54,13 @@ func TestGoldenChunks(t *testing.T) {
 		if !bytes.Equal(b, golden) {
 			t.Errorf("%s: the head encodes these entries differently now; a layout change must bump Version (and keep reading the old one: see testdata/v1), then rewrite with -update", path)
 		}
-		// The current version, and every older one kept in testdata/v<N>, read back the same.
-		for _, p := range []string{path, filepath.Join("testdata", "v1", name+".chunk")} {
+		// The current version, and every older one kept in testdata/v<N>, read back the same
+		// (lz4 came with version 2).
+		paths := []string{path}
+		if enc != EncLZ4 {
+			paths = append(paths, filepath.Join("testdata", "v1", name+".chunk"))
+		}
+		for _, p := range paths {
 			b, err := os.ReadFile(p)
 			if err != nil {
 				t.Fatal(err)
