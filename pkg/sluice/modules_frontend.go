@@ -6,8 +6,9 @@ import (
 )
 
 // newFrontend puts the query frontend in front of the engine: it splits long range queries
-// by each tenant's split_queries_by_interval, runs the pieces in parallel and caches metric
-// results over closed intervals. Cached results are keyed by the tenant's delete-request
+// by each tenant's split_queries_by_interval and instant metric queries it can merge exactly
+// by split_instant_metric_queries_by_interval, runs the pieces in parallel and caches metric
+// range results over closed intervals. Cached results are keyed by the tenant's delete-request
 // generation, so a new or cancelled delete request is seen at once.
 func (s *Sluice) newFrontend(next api.Engine) api.Engine {
 	f := queryrange.New(s.cfg.QueryRange, next, s.overrides, s.reg)

@@ -38,6 +38,10 @@ type Limits struct {
 	QueryTimeout            flagext.Duration `yaml:"query_timeout"`
 	MaxQueryParallelism     int              `yaml:"max_query_parallelism"`
 	SplitQueriesByInterval  flagext.Duration `yaml:"split_queries_by_interval"`
+	// SplitInstantMetricQueriesByInterval is the length of the pieces the query frontend cuts
+	// the range of an instant metric query into (count_over_time({...}[24h]) at time T becomes
+	// 24 one-hour pieces run in parallel); 0 disables it.
+	SplitInstantMetricQueriesByInterval flagext.Duration `yaml:"split_instant_metric_queries_by_interval"`
 
 	RetentionPeriod flagext.Duration  `yaml:"retention_period"`
 	RetentionStream []StreamRetention `yaml:"retention_stream"`
@@ -78,6 +82,8 @@ func (l *Limits) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&l.MaxQueryParallelism, "querier.max-query-parallelism", 32, "Maximum number of split queries run in parallel.")
 	l.SplitQueriesByInterval = flagext.Duration(time.Hour)
 	fs.Var(&l.SplitQueriesByInterval, "querier.split-queries-by-interval", "Split queries by this interval and run them in parallel; 0 disables.")
+	l.SplitInstantMetricQueriesByInterval = flagext.Duration(time.Hour)
+	fs.Var(&l.SplitInstantMetricQueriesByInterval, "querier.split-instant-metric-queries-by-interval", "Split the range of instant metric queries by this interval and run the pieces in parallel; 0 disables.")
 	fs.Var(&l.RetentionPeriod, "store.retention", "How long to keep logs; 0 keeps them forever.")
 }
 
@@ -92,6 +98,9 @@ func (l *Limits) Validate() error {
 	}
 	if l.MaxEntriesLimitPerQuery < 0 {
 		errs = append(errs, fmt.Errorf("limits_config.max_entries_limit_per_query: must not be negative, got %d", l.MaxEntriesLimitPerQuery))
+	}
+	if l.SplitInstantMetricQueriesByInterval < 0 {
+		errs = append(errs, fmt.Errorf("limits_config.split_instant_metric_queries_by_interval: must not be negative, got %s", l.SplitInstantMetricQueriesByInterval))
 	}
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +74,44 @@ func BenchmarkQueryRange24h(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkInstantQuery24h measures the instant query Grafana's stat and log-volume panels
+// send, sum(count_over_time({...}[24h])), over 200,000 lines flushed to the chunk store of a
+// real server, through HTTP: split by the default split_instant_metric_queries_by_interval
+// (24 one-hour pieces in parallel) and unsplit (the engine alone, interval 0).
+func BenchmarkInstantQuery24h(b *testing.B) {
+	benchmarkInstant(b, 50_000)
+}
+
+func benchmarkInstant(b *testing.B, perApp int) {
+	now := time.Now()
+	start := func(opts ...sluicetest.Option) *sluicetest.Server {
+		srv := sluicetest.Start(b, append(opts, func(c *sluice.Config) {
+			c.Limits.IngestionRateMB, c.Limits.IngestionBurstSizeMB = 1000, 1000
+			c.Limits.PerStreamRateLimit, c.Limits.PerStreamRateLimitBurst = 1<<30, 1<<30
+		})...)
+		pushLines(b, srv.URL, []string{"api", "web", "worker", "db"}, now.Add(-24*time.Hour), now.Add(-time.Minute), perApp)
+		flush(b, srv.URL)
+		return srv
+	}
+	split := start()
+	whole := start(func(c *sluice.Config) { c.Limits.SplitInstantMetricQueriesByInterval = 0 })
+	const query = `sum(count_over_time({job="e2e"}[24h]))`
+	// The first line of each app is at now-24h exactly, outside the left-open window.
+	want := fmt.Sprintf(`"%d"`, 4*perApp-1)
+	for _, bc := range []struct {
+		name string
+		srv  *sluicetest.Server
+	}{{"split", split}, {"unsplit", whole}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				code, body := instantQuery(b, bc.srv.URL, query, now)
+				if code != http.StatusOK || !strings.Contains(string(body), want) {
+					b.Fatalf("%d %.300s, want a count of %s", code, body, want)
+				}
+			}
+		})
+	}
 }

@@ -18,7 +18,12 @@
 //     the same data as in the whole query, and concatenating the sub-results is exact for
 //     every LogQL function, including topk, sort and binary operations, which the engine
 //     evaluates one step at a time.
-//   - Instant queries are not split.
+//   - Instant metric queries are split by range instead, by the tenant's
+//     split_instant_metric_queries_by_interval: sum(count_over_time({...}[24h])) at T runs
+//     as 24 instant queries at T over [1h] windows with offsets 0, 1h, ... 23h, whose vectors
+//     are added series by series. Only range aggregations with an exact merge are split
+//     (counts, sums and rates add up; max_over_time and min_over_time take the max and min),
+//     optionally inside a sum, max or min that merges the same way; anything else runs whole.
 //
 // A metric sub-query whose last evaluation time is older than now minus the max cache
 // freshness cannot change any more (short of very late out-of-order writes, the same bet Loki

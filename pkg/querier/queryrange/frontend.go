@@ -77,11 +77,20 @@ func (e *badRequestError) Unwrap() error   { return e.err }
 func (e *badRequestError) StatusCode() int { return http.StatusBadRequest }
 
 // Query answers q, splitting it when it is a range query longer than the tenant's
-// split_queries_by_interval. Queries the frontend cannot split (instant queries, queries that
-// do not parse, log queries with an interval) go to the wrapped engine as they are, which
-// also reports their errors.
+// split_queries_by_interval, or an instant query over a range aggregation whose range is
+// longer than split_instant_metric_queries_by_interval and whose pieces merge exactly (see
+// planInstant). Queries the frontend cannot split (queries that do not parse, log queries
+// with an interval, most instant queries) go to the wrapped engine as they are, which also
+// reports their errors.
 func (f *Frontend) Query(ctx context.Context, q api.QueryRequest) (*api.QueryResult, error) {
-	if q.Instant || q.End.Before(q.Start) {
+	if q.Instant {
+		id, err := tenant.From(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return f.queryInstant(ctx, id, q)
+	}
+	if q.End.Before(q.Start) {
 		return f.next.Query(ctx, q)
 	}
 	id, err := tenant.From(ctx)

@@ -234,19 +234,6 @@ func TestMetricAlignment(t *testing.T) {
 	}
 }
 
-// TestInstantNotSplit checks that instant queries go through untouched.
-func TestInstantNotSplit(t *testing.T) {
-	inner := &fakeEngine{}
-	f := New(DefaultConfig(), inner, testLimits(time.Hour, 2), nil)
-	req := api.QueryRequest{Query: `count_over_time({app="x"}[24h])`, Start: at(48 * time.Hour), End: at(48 * time.Hour), Instant: true}
-	if _, err := f.Query(tenantCtx(), req); err != nil {
-		t.Fatal(err)
-	}
-	if c := inner.requests(); len(c) != 1 || !reflect.DeepEqual(c[0], req) {
-		t.Errorf("instant query reached the engine as %v", c)
-	}
-}
-
 // TestResultsCache checks that a repeated query is answered from the cache except for its
 // sub-ranges newer than the max freshness, and that tenants do not share entries.
 func TestResultsCache(t *testing.T) {

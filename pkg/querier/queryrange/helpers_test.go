@@ -43,12 +43,17 @@ type memEngine struct {
 }
 
 func newMemEngine(t testing.TB, streams []logproto.Stream) *memEngine {
+	return newMemEngineWith(t, streams, logql.Options{})
+}
+
+// newMemEngineWith is newMemEngine with engine options (a series limit).
+func newMemEngineWith(t testing.TB, streams []logproto.Stream, opts logql.Options) *memEngine {
 	t.Helper()
 	q, err := logql.NewMemQuerier(streams)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &memEngine{e: logql.NewEngine(q, logql.Options{})}
+	return &memEngine{e: logql.NewEngine(q, opts)}
 }
 
 func (m *memEngine) Query(ctx context.Context, q api.QueryRequest) (*api.QueryResult, error) {
@@ -121,7 +126,8 @@ func testStreams() []logproto.Stream {
 
 // fakeEngine answers every query with data derived from its range, and records the calls.
 // A metric range query yields one series with the evaluation time (s) as value; a log query
-// yields one entry per minute in [start, end), in the query's direction, up to the limit.
+// yields one entry per minute in [start, end), in the query's direction, up to the limit; an
+// instant query yields one sample of value 1.
 type fakeEngine struct {
 	mu       sync.Mutex
 	calls    []api.QueryRequest
@@ -147,6 +153,10 @@ func (f *fakeEngine) Query(ctx context.Context, q api.QueryRequest) (*api.QueryR
 		if err := f.before(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if q.Instant {
+		s := api.Sample{Metric: labels.FromStrings("app", "x"), Point: api.Point{T: q.End.UnixNano() / 1e6, V: 1}}
+		return &api.QueryResult{Type: api.ResultVector, Vector: []api.Sample{s}, Stats: api.Stats{TotalLinesProcessed: 1}}, nil
 	}
 	if q.Step > 0 && q.Query != `{app="x"}` {
 		s := api.Series{Metric: labels.FromStrings("app", "x")}

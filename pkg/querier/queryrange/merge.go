@@ -1,6 +1,7 @@
 package queryrange
 
 import (
+	"math"
 	"slices"
 	"sort"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/sluicelog/sluice/pkg/api"
 	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/logql/syntax"
 )
 
 // logMerger joins the results of a log query's sub-queries, given in the query's direction
@@ -169,4 +171,70 @@ func resultSize(r *api.QueryResult) int64 {
 		s.Metric.Range(func(l labels.Label) { n += int64(len(l.Name)+len(l.Value)) + 32 })
 	}
 	return n
+}
+
+// vectorMerger joins the vectors of an instant query's pieces, given oldest first. A series'
+// values are combined with op: sum (Kahan-compensated, as the engine adds the samples of a
+// window), max or min (a NaN is replaced by any other value, as the engine does). A series
+// is in the result when it is in any piece, as it is in the whole window when any of its
+// entries is. The sub-results are not modified.
+type vectorMerger struct {
+	op     string
+	series map[string]*mergedSample
+	b      []byte
+}
+
+type mergedSample struct {
+	metric labels.Labels
+	v, c   float64 // the value; c is the running compensation of a sum
+}
+
+func newVectorMerger(op string) *vectorMerger {
+	return &vectorMerger{op: op, series: map[string]*mergedSample{}}
+}
+
+func (m *vectorMerger) add(vec []api.Sample) {
+	for _, s := range vec {
+		m.b = s.Metric.Bytes(m.b[:0])
+		acc := m.series[string(m.b)]
+		if acc == nil {
+			acc = &mergedSample{metric: s.Metric}
+			if m.op != syntax.OpSum {
+				acc.v = s.V
+			}
+			m.series[string(m.b)] = acc
+		}
+		switch m.op {
+		case syntax.OpSum:
+			y := s.V - acc.c
+			t := acc.v + y
+			acc.c = (t - acc.v) - y
+			acc.v = t
+		case syntax.OpMax:
+			if s.V > acc.v || math.IsNaN(acc.v) {
+				acc.v = s.V
+			}
+		case syntax.OpMin:
+			if s.V < acc.v || math.IsNaN(acc.v) {
+				acc.v = s.V
+			}
+		}
+	}
+}
+
+func (m *vectorMerger) len() int { return len(m.series) }
+
+// result returns the merged vector at time t (Unix ms), each value divided by div when it is
+// not 0, sorted by labels as the engine sorts an instant vector.
+func (m *vectorMerger) result(t int64, div float64) []api.Sample {
+	out := make([]api.Sample, 0, len(m.series))
+	for _, s := range m.series {
+		v := s.v
+		if div != 0 {
+			v /= div
+		}
+		out = append(out, api.Sample{Metric: s.metric, Point: api.Point{T: t, V: v}})
+	}
+	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].Metric, out[j].Metric) < 0 })
+	return out
 }
