@@ -35,6 +35,9 @@ type Frontend struct {
 	// cacheGen, when set, returns a tenant's cache generation: it changes when the tenant's
 	// delete requests change, so cached results that still count deleted lines are not used.
 	cacheGen func(tenant string) int64
+	// instantPieces, when not 0, replaces parallelism as the most pieces an instant query is
+	// split into (tests use it to exercise many pieces on a small machine).
+	instantPieces int
 
 	subQueries prometheus.Counter
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/sluicelog/sluice/pkg/api"
@@ -41,12 +42,22 @@ type piece struct {
 // when rng is not a multiple of interval, starts at T-offset-rng. Windows are left-open and
 // right-closed like the whole, so every instant of the whole is in exactly one piece. It
 // returns nil when there is nothing to split (rng not longer than interval).
-func splitInstantRange(rng, offset, interval time.Duration) []piece {
+//
+// At most maxPieces pieces are made (and never more than maxInstantSplits): past that, each
+// piece covers a multiple of interval. The frontend passes the number of sub-queries it runs
+// at once: more pieces than that add no parallelism, only index lookups and, for every block
+// that straddles a boundary between pieces, a second decompression (with 24 pieces of 1h over
+// chunks whose blocks span an hour or more, a filtered scan decoded every block twice).
+func splitInstantRange(rng, offset, interval time.Duration, maxPieces int) []piece {
 	if interval <= 0 || rng <= interval {
 		return nil
 	}
-	if n := (rng + interval - 1) / interval; n > maxInstantSplits {
-		interval *= (n + maxInstantSplits - 1) / maxInstantSplits
+	limit := time.Duration(min(max(maxPieces, 1), maxInstantSplits))
+	if n := (rng + interval - 1) / interval; n > limit {
+		interval *= (n + limit - 1) / limit
+	}
+	if rng <= interval {
+		return nil
 	}
 	n := rng / interval
 	out := make([]piece, 0, n+1)
@@ -69,7 +80,7 @@ func splitInstantRange(rng, offset, interval time.Duration) []piece {
 // as the range aggregation (sum of sums, max of maxes, min of mins), since grouping series
 // does not depend on time. Everything else (count, avg, topk, quantiles, binary operations,
 // label_replace, first/last_over_time, ...) has no exact merge and runs unsplit.
-func planInstant(expr syntax.Expr, interval time.Duration) *instantPlan {
+func planInstant(expr syntax.Expr, interval time.Duration, maxPieces int) *instantPlan {
 	var outer *syntax.VectorAggregation
 	ra, ok := expr.(*syntax.RangeAggregation)
 	if !ok {
@@ -118,7 +129,7 @@ func planInstant(expr syntax.Expr, interval time.Duration) *instantPlan {
 	if lr.Offset > 0 && lr.Interval > math.MaxInt64-lr.Offset {
 		return nil // the oldest piece's offset would overflow
 	}
-	pieces := splitInstantRange(lr.Interval, lr.Offset, interval)
+	pieces := splitInstantRange(lr.Interval, lr.Offset, interval, maxPieces)
 	if pieces == nil {
 		return nil
 	}
@@ -180,7 +191,15 @@ func (f *Frontend) queryInstant(ctx context.Context, id string, q api.QueryReque
 	if err != nil {
 		return f.next.Query(ctx, q)
 	}
-	plan := planInstant(expr, interval)
+	// As many pieces as cores, not as the frontend's parallelism: each piece reads every
+	// stream of the query at once (a decoded block each), so pieces beyond the cores cost
+	// memory (a 24h count over 100 streams peaked 100 MiB higher with 4 pieces than with 2
+	// on 2 cores) without making the query faster.
+	pieces := min(f.parallelism(lim), max(2, runtime.GOMAXPROCS(0)))
+	if f.instantPieces > 0 {
+		pieces = f.instantPieces
+	}
+	plan := planInstant(expr, interval, pieces)
 	if plan == nil {
 		return f.next.Query(ctx, q)
 	}

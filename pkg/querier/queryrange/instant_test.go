@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -45,7 +46,7 @@ func TestSplitInstantRange(t *testing.T) {
 		{"negative offset", 2 * h, -30 * m, h, "[1h]off30m [1h]off-30m"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := formatPieces(splitInstantRange(tc.rng, tc.offset, tc.interval)); got != tc.want {
+			if got := formatPieces(splitInstantRange(tc.rng, tc.offset, tc.interval, maxInstantSplits)); got != tc.want {
 				t.Errorf("splitInstantRange(%s, %s, %s) = %q, want %q", tc.rng, tc.offset, tc.interval, got, tc.want)
 			}
 		})
@@ -60,7 +61,7 @@ func TestSplitInstantRangeTiles(t *testing.T) {
 	for _, rng := range []time.Duration{61 * time.Minute, 90 * time.Minute, 24 * time.Hour, 24*time.Hour + 7*time.Second, 2000 * time.Hour} {
 		for _, offset := range []time.Duration{0, 17 * time.Minute, 3 * time.Hour} {
 			for _, interval := range []time.Duration{time.Minute, 25 * time.Minute, time.Hour} {
-				ps := splitInstantRange(rng, offset, interval)
+				ps := splitInstantRange(rng, offset, interval, maxInstantSplits)
 				name := fmt.Sprintf("[%s] offset %s by %s", rng, offset, interval)
 				if len(ps) < 2 || len(ps) > maxInstantSplits {
 					t.Errorf("%s: %d pieces", name, len(ps))
@@ -104,7 +105,7 @@ func TestPlanInstant(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ParseExpr(%q): %v", query, err)
 		}
-		plan := planInstant(expr, interval)
+		plan := planInstant(expr, interval, maxInstantSplits)
 		var got []string
 		if plan != nil {
 			got = plan.subs
@@ -277,6 +278,7 @@ func TestInstantSplitMatchesEngine(t *testing.T) {
 		lim.Defaults().SplitInstantMetricQueriesByInterval.Set(interval.String())
 		rec := &recorder{next: eng}
 		f := New(noCache(), rec, lim, nil)
+		f.instantPieces = maxInstantSplits // as many pieces as the interval makes
 		req := api.QueryRequest{Query: q, Start: at(ts), End: at(ts), Instant: true, Limit: 100}
 		want, err := eng.Query(tenantCtx(), req)
 		if err != nil {
@@ -302,7 +304,7 @@ func TestInstantSplitMatchesEngine(t *testing.T) {
 			return
 		}
 		expr, _ := syntax.ParseExpr(q)
-		plan := planInstant(expr, interval)
+		plan := planInstant(expr, interval, maxInstantSplits)
 		if plan == nil || len(plan.subs) < 2 {
 			t.Fatalf("no plan")
 		}
@@ -456,6 +458,7 @@ func TestInstantSplitParallelism(t *testing.T) {
 		close(ready)
 	}()
 	f := New(noCache(), inner, testLimits(time.Hour, p), nil)
+	f.instantPieces = maxInstantSplits
 	T := at(24 * time.Hour)
 	res, err := f.Query(tenantCtx(), api.QueryRequest{Query: `sum(count_over_time({app="x"}[24h]))`, Start: T, End: T, Instant: true})
 	if err != nil {
@@ -481,7 +484,9 @@ func TestInstantSplitLimit(t *testing.T) {
 	calls := func(lim *validation.Overrides, tenant string) []api.QueryRequest {
 		t.Helper()
 		inner := &fakeEngine{}
-		if _, err := New(noCache(), inner, lim, nil).Query(tenantWith(context.Background(), tenant), req); err != nil {
+		f := New(noCache(), inner, lim, nil)
+		f.instantPieces = maxInstantSplits
+		if _, err := f.Query(tenantWith(context.Background(), tenant), req); err != nil {
 			t.Fatal(err)
 		}
 		return inner.requests()
@@ -520,5 +525,34 @@ overrides:
 	_, err = runtimeconfig.Parse([]byte("overrides:\n  x: {split_instant_metric_queries_by_interval: -1h}\n"), *lim.Defaults())
 	if err == nil || !strings.Contains(err.Error(), "split_instant_metric_queries_by_interval") {
 		t.Errorf("a negative interval: %v, want an error naming the field", err)
+	}
+}
+
+// TestInstantSplitPiecesFollowParallelism checks that by default an instant query is cut into
+// no more pieces than the frontend runs at once and the process has cores (whole multiples of
+// the interval): more would add index lookups, memory and a second decode of every block on a
+// boundary, for no parallelism.
+func TestInstantSplitPiecesFollowParallelism(t *testing.T) {
+	T := at(24 * time.Hour)
+	req := api.QueryRequest{Query: `sum(count_over_time({app="x"}[24h]))`, Start: T, End: T, Instant: true}
+	inner := &fakeEngine{}
+	lim := testLimits(time.Hour, 3)
+	f := New(noCache(), inner, lim, nil)
+	p := min(f.parallelism(lim.For("fake")), max(2, runtime.GOMAXPROCS(0)))
+	res, err := f.Query(tenantCtx(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range inner.requests() {
+		got = append(got, c.Query)
+	}
+	slices.Sort(got)
+	want := len(splitInstantRange(24*time.Hour, 0, time.Hour, p))
+	if want < 2 || want > p {
+		t.Fatalf("splitInstantRange made %d pieces for parallelism %d", want, p)
+	}
+	if len(got) != want || res.Stats.Splits != int64(want) || len(res.Vector) != 1 || res.Vector[0].V != float64(len(got)) {
+		t.Errorf("parallelism %d: %d sub-queries %q, splits %d, result %v; want %d pieces", p, len(got), got, res.Stats.Splits, res.Vector, want)
 	}
 }
