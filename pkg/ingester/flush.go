@@ -29,7 +29,7 @@ func (i *Ingester) Start() {
 			case <-t.C:
 				i.flush(ctx, false)
 			case <-i.flushNow:
-				i.flush(ctx, false)
+				i.flushSealed(ctx)
 			}
 		}
 	}()
@@ -53,12 +53,57 @@ func (i *Ingester) Start() {
 	}
 }
 
-// wakeFlush asks the flush loop for a pass now; it never blocks, and requests made while one
-// is pending are one.
-func (i *Ingester) wakeFlush() {
+// sealed records that s (of tenant) has a newly sealed chunk and wakes the flush loop to write
+// it now rather than at its next tick. It never blocks: wake-ups made while one is pending are
+// one. Called with s.mu held.
+func (i *Ingester) sealed(tenant string, s *stream) {
+	i.sealedMu.Lock()
+	i.sealedQueue = append(i.sealedQueue, sealedStream{tenant, s})
+	i.sealedMu.Unlock()
 	select {
 	case i.flushNow <- struct{}{}:
 	default:
+	}
+}
+
+// sealedStream is a stream with a chunk sealed since the flush loop last looked at it.
+type sealedStream struct {
+	tenant string
+	s      *stream
+}
+
+// flushSealed writes the chunks sealed since the last call (see sealed), and drops them from
+// memory once stored. Unlike flush it looks only at those streams, so a busy ingester with many
+// streams does not scan them all for every chunk that fills up.
+func (i *Ingester) flushSealed(ctx context.Context) {
+	i.flushMu.Lock()
+	defer i.flushMu.Unlock()
+	i.sealedMu.Lock()
+	queue := i.sealedQueue
+	i.sealedQueue = nil
+	i.sealedMu.Unlock()
+	var jobs []flushJob
+	seen := make(map[*stream]bool, len(queue))
+	for _, q := range queue {
+		if seen[q.s] {
+			continue
+		}
+		seen[q.s] = true
+		q.s.mu.Lock()
+		for _, sc := range q.s.closed {
+			if !sc.flushed {
+				jobs = append(jobs, flushJob{q.tenant, q.s, sc})
+			}
+		}
+		q.s.mu.Unlock()
+	}
+	if err := i.runFlushJobs(ctx, jobs); err != nil {
+		i.logger.Error("flush sealed chunks; the periodic flush retries them", "err", err)
+	}
+	for s := range seen {
+		s.mu.Lock()
+		s.dropFlushed()
+		s.mu.Unlock()
 	}
 }
 
@@ -144,6 +189,17 @@ func (i *Ingester) flush(ctx context.Context, force bool) error {
 		}
 	}
 
+	first := i.runFlushJobs(ctx, jobs)
+	i.removeFlushed(tenants, now)
+	return first
+}
+
+// runFlushJobs writes the jobs' chunks with up to concurrent_flushes workers, and returns the
+// first error.
+func (i *Ingester) runFlushJobs(ctx context.Context, jobs []flushJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
 	var (
 		wg    sync.WaitGroup
 		errMu sync.Mutex
@@ -170,8 +226,6 @@ func (i *Ingester) flush(ctx context.Context, force bool) error {
 	}
 	close(work)
 	wg.Wait()
-
-	i.removeFlushed(tenants, now)
 	return first
 }
 
@@ -214,14 +268,7 @@ func (i *Ingester) removeFlushed(tenants map[string]*instance, now time.Time) {
 		inst.mu.Lock()
 		for key, s := range inst.streams {
 			s.mu.Lock()
-			kept := s.closed[:0]
-			for _, sc := range s.closed {
-				if !sc.flushed {
-					kept = append(kept, sc)
-				}
-			}
-			clear(s.closed[len(kept):])
-			s.closed = kept
+			s.dropFlushed()
 			empty := len(s.closed) == 0 && (s.head == nil || s.head.Entries() == 0)
 			// A stream keeps its out-of-order window while it is active; an idle empty one
 			// goes, as in Loki.
@@ -233,6 +280,18 @@ func (i *Ingester) removeFlushed(tenants map[string]*instance, now time.Time) {
 		i.metrics.streams.Set(float64(len(inst.streams)))
 		inst.mu.Unlock()
 	}
+}
+
+// dropFlushed forgets the stream's chunks that are in the store. Called with s.mu held.
+func (s *stream) dropFlushed() {
+	kept := s.closed[:0]
+	for _, sc := range s.closed {
+		if !sc.flushed {
+			kept = append(kept, sc)
+		}
+	}
+	clear(s.closed[len(kept):])
+	s.closed = kept
 }
 
 // Checkpoint writes the in-memory, unflushed state to a WAL checkpoint, which retires the

@@ -56,7 +56,10 @@ type Ingester struct {
 	flushMu sync.Mutex // one flush pass at a time
 	// flushNow wakes the flush loop before its next tick: a chunk was sealed (full, or
 	// spanning max_chunk_age) and should leave memory now rather than up to a period later.
+	// sealedQueue lists the streams with such chunks (see sealed).
 	flushNow    chan struct{}
+	sealedMu    sync.Mutex
+	sealedQueue []sealedStream
 	stop        chan struct{}
 	cancelLoops context.CancelFunc
 	done        sync.WaitGroup
@@ -65,8 +68,8 @@ type Ingester struct {
 // instance is one tenant's streams.
 type instance struct {
 	mu      sync.RWMutex
-	streams map[string]*stream // by canonical label string
-	onSeal  func()             // given to every stream: see stream.onSeal
+	streams map[string]*stream             // by canonical label string
+	onSeal  func(tenant string, s *stream) // called by every stream: see stream.onSeal
 }
 
 // New builds an ingester. When cfg.WAL.Enabled, it replays the WAL in cfg.WAL.Dir before
@@ -204,7 +207,7 @@ func (i *Ingester) instance(tenant string) *instance {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if inst = i.tenants[tenant]; inst == nil {
-		inst = &instance{streams: map[string]*stream{}, onSeal: i.wakeFlush}
+		inst = &instance{streams: map[string]*stream{}, onSeal: i.sealed}
 		i.tenants[tenant] = inst
 	}
 	return inst
@@ -242,7 +245,10 @@ func (inst *instance) getOrCreate(tenant, key string, lim *validation.Limits) (*
 	if err != nil {
 		return nil, err
 	}
-	s = &stream{labels: ls, key: key, fp: ls.Hash(), onSeal: inst.onSeal}
+	s = &stream{labels: ls, key: key, fp: ls.Hash()}
+	if inst.onSeal != nil {
+		s.onSeal = func() { inst.onSeal(tenant, s) }
+	}
 	inst.streams[key] = s
 	return s, nil
 }
