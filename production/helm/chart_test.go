@@ -1,7 +1,9 @@
 // Package helm holds the Helm chart of Sluice (production/helm/sluice). Its test runs the
 // real helm CLI (`make helm` installs it): helm lint, then helm template with the default
-// values and with testdata/custom-values.yaml, and checks the rendered objects fit together
-// and that the rendered configurations load (and boot a server) as the binaries would.
+// values and with testdata/custom-values.yaml (deploymentMode SingleBinary) and
+// testdata/simple-scalable-values.yaml (SimpleScalable), and checks the rendered objects fit
+// together and that the rendered configurations load (and boot a server) as the binaries
+// would. scalable_test.go covers SimpleScalable.
 package helm
 
 import (
@@ -106,7 +108,7 @@ func render(t *testing.T, args ...string) []m.Object {
 }
 
 func TestLint(t *testing.T) {
-	for _, args := range [][]string{nil, {"-f", "testdata/custom-values.yaml"}} {
+	for _, args := range [][]string{nil, {"-f", "testdata/custom-values.yaml"}, {"-f", "testdata/simple-scalable-values.yaml"}} {
 		out := helm(t, append([]string{"lint", "--strict", chart}, args...)...)
 		if !strings.Contains(out, "0 chart(s) failed") {
 			t.Errorf("helm lint %v:\n%s", args, out)

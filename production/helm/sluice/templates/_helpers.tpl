@@ -68,10 +68,34 @@ owns (port, auth, log level, the runtime overrides file it mounts) laid over it.
 {{- $_ = set $server "http_listen_port" (int .Values.sluice.port) }}
 {{- $_ = set $server "log_level" .Values.sluice.logLevel }}
 {{- $_ = set $cfg "server" $server }}
+{{- if eq .Values.deploymentMode "SimpleScalable" }}
+{{- /* Every part shares this file; each pod names its modules with -target. */}}
+{{- $_ = unset $cfg "target" }}
+{{- end }}
 {{- $rc := default dict (get $cfg "runtime_config") }}
 {{- $_ = set $rc "file" "/etc/sluice/overrides.yaml" }}
 {{- $_ = set $cfg "runtime_config" $rc }}
 {{- toYaml $cfg }}
+{{- end }}
+
+{{/* Labels of the objects every part shares (ConfigMap, ServiceAccount): the single binary's
+selector labels, or in SimpleScalable mode the release's without a component. */}}
+{{- define "sluice.sharedLabels" -}}
+{{- if eq .Values.deploymentMode "SimpleScalable" -}}
+app.kubernetes.io/name: {{ include "sluice.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- else -}}
+{{ include "sluice.selectorLabels" . }}
+{{- end }}
+{{- end }}
+
+{{/* The Service that takes pushes: the single binary's, or the write part's. */}}
+{{- define "sluice.pushService" -}}
+{{- if eq .Values.deploymentMode "SimpleScalable" }}
+{{- include "sluice.componentName" (dict "ctx" . "component" "write") }}
+{{- else }}
+{{- include "sluice.fullname" . }}
+{{- end }}
 {{- end }}
 
 {{/* promtail's name and labels. */}}
@@ -87,7 +111,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* promtail's configuration: it pushes to this release's Service. */}}
 {{- define "sluice.promtailConfig" -}}
 {{- $client := deepCopy .Values.promtail.client }}
-{{- $_ := set $client "url" (printf "http://%s.%s.svc.cluster.local:%d/loki/api/v1/push" (include "sluice.fullname" .) .Release.Namespace (int .Values.service.port)) }}
+{{- $_ := set $client "url" (printf "http://%s.%s.svc.cluster.local:%d/loki/api/v1/push" (include "sluice.pushService" .) .Release.Namespace (int .Values.service.port)) }}
 {{- if .Values.sluice.authEnabled }}
 {{- $_ = set $client "tenant_id" .Values.promtail.tenantId }}
 {{- end }}
