@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -162,7 +163,8 @@ func TestLogEarlyStop(t *testing.T) {
 // TestParallelismBound checks that no more than max_query_parallelism sub-queries run at once
 // and that the bound is reached.
 func TestParallelismBound(t *testing.T) {
-	const p = 3
+	// The frontend runs at most max_query_parallelism (3 here) and 2×GOMAXPROCS at once.
+	p := min(3, 2*runtime.GOMAXPROCS(0))
 	ready := make(chan struct{})
 	inner := &fakeEngine{}
 	var started = make(chan struct{}, 100)
@@ -180,13 +182,13 @@ func TestParallelismBound(t *testing.T) {
 		}
 		close(ready) // p calls are in flight at once: let them all go
 	}()
-	f := New(noCache(), inner, testLimits(time.Hour, p), nil)
+	f := New(noCache(), inner, testLimits(time.Hour, 3), nil)
 	req := api.QueryRequest{Query: `count_over_time({app="x"}[1m])`, Start: at(0), End: at(12 * time.Hour), Step: time.Minute}
 	res, err := f.Query(tenantCtx(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := inner.maxSeen.Load(); got != p {
+	if got := inner.maxSeen.Load(); got != int64(p) {
 		t.Errorf("most sub-queries in flight = %d, want %d", got, p)
 	}
 	if n := len(inner.requests()); n != 13 || res.Stats.Splits != 13 {
@@ -296,7 +298,7 @@ func TestResultsCache(t *testing.T) {
 // TestCancel checks that cancelling the request cancels every running sub-query and that
 // Query returns only after they stopped.
 func TestCancel(t *testing.T) {
-	const p = 4
+	p := min(4, 2*runtime.GOMAXPROCS(0)) // what runs at once: see TestParallelismBound
 	inner := &fakeEngine{}
 	started := make(chan struct{}, 100)
 	var stopped = make(chan struct{}, 100)
@@ -306,7 +308,7 @@ func TestCancel(t *testing.T) {
 		stopped <- struct{}{}
 		return ctx.Err()
 	}
-	f := New(noCache(), inner, testLimits(time.Hour, p), nil)
+	f := New(noCache(), inner, testLimits(time.Hour, 4), nil)
 	ctx, cancel := context.WithCancel(tenantCtx())
 	errc := make(chan error, 1)
 	go func() {
@@ -314,7 +316,11 @@ func TestCancel(t *testing.T) {
 		errc <- err
 	}()
 	for range p {
-		<-started
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("fewer than %d sub-queries started", p)
+		}
 	}
 	cancel()
 	select {
