@@ -56,21 +56,17 @@ func (c *columns) add(first bool, prev, ts int64, lineLen int, refs []uint32) {
 	}
 }
 
-// appendEntryV1 appends one entry in format version 1. Only tests write version 1, to check
-// that it is still read.
-func appendEntryV1(dst []byte, first bool, prev, ts int64, line []byte, refs []uint32) []byte {
-	if first {
-		dst = appendVarint(dst, ts)
-	} else {
-		dst = appendUvarint(dst, uint64(ts-prev))
+// columnStarts parses the column sizes at the start of a version 2 raw block and returns
+// where the timestamp, length and metadata columns and the lines start.
+func columnStarts(raw []byte) (ts, lens, meta, lines int, err error) {
+	t, pos := uvarint(raw, 0)
+	l, pos := uvarint(raw, pos)
+	m, pos := uvarint(raw, pos)
+	if pos < 0 || t > uint64(len(raw)) || l > uint64(len(raw)) || m > uint64(len(raw)) ||
+		t+l+m > uint64(len(raw)-pos) {
+		return 0, 0, 0, 0, errors.New("column sizes out of range")
 	}
-	dst = appendUvarint(dst, uint64(len(line)))
-	dst = append(dst, line...)
-	dst = appendUvarint(dst, uint64(len(refs)/2))
-	for _, r := range refs {
-		dst = appendUvarint(dst, uint64(r))
-	}
-	return dst
+	return pos, pos + int(t), pos + int(t+l), pos + int(t+l+m), nil
 }
 
 // entryView locates one decoded entry inside a raw block.
@@ -107,17 +103,14 @@ func (d *blockDecoder) reset(raw []byte, meta BlockMeta, version int) error {
 	if d.v1 {
 		return nil
 	}
-	t, pos := uvarint(raw, 0)
-	l, pos := uvarint(raw, pos)
-	m, pos := uvarint(raw, pos)
-	if pos < 0 || t > uint64(len(raw)) || l > uint64(len(raw)) || m > uint64(len(raw)) ||
-		t+l+m > uint64(len(raw)-pos) {
-		return errors.New("column sizes out of range")
+	ts, lens, refs, lines, err := columnStarts(raw)
+	if err != nil {
+		return err
 	}
-	d.pos, d.tsEnd = pos, pos+int(t)
-	d.lenPos, d.lenEnd = d.tsEnd, d.tsEnd+int(l)
-	d.metaPos, d.metaEnd = d.lenEnd, d.lenEnd+int(m)
-	d.line = d.metaEnd
+	d.pos, d.tsEnd = ts, lens
+	d.lenPos, d.lenEnd = lens, refs
+	d.metaPos, d.metaEnd = refs, lines
+	d.line = lines
 	return nil
 }
 

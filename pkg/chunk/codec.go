@@ -301,13 +301,10 @@ func compressBlock(enc Encoding, dst, raw []byte) ([]byte, error) {
 // compressBlockWith is compressBlock with the codec given as a function appending the
 // compression of src to dst.
 func compressBlockWith(dst, raw []byte, compress func(dst, src []byte) ([]byte, error)) ([]byte, error) {
-	t, pos := uvarint(raw, 0)
-	l, pos := uvarint(raw, pos)
-	m, pos := uvarint(raw, pos)
-	if pos < 0 || t > uint64(len(raw)) || l > uint64(len(raw)) || m > uint64(len(raw)) || t+l+m > uint64(len(raw)-pos) {
-		return dst, errors.New("compress block: column sizes out of range")
+	_, _, _, split, err := columnStarts(raw)
+	if err != nil {
+		return dst, fmt.Errorf("compress block: %w", err)
 	}
-	split := pos + int(t+l+m)
 	scratch := getScratch()
 	first, err := compress((*scratch)[:0], raw[:split])
 	defer func() { *scratch = first; putScratch(scratch) }()

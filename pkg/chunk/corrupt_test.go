@@ -125,6 +125,23 @@ func TestCorruptBlockNamed(t *testing.T) {
 	}
 }
 
+// appendEntryV1 appends one entry in format version 1. Only tests write version 1, to check
+// that it is still read.
+func appendEntryV1(dst []byte, first bool, prev, ts int64, line []byte, refs []uint32) []byte {
+	if first {
+		dst = appendVarint(dst, ts)
+	} else {
+		dst = appendUvarint(dst, uint64(ts-prev))
+	}
+	dst = appendUvarint(dst, uint64(len(line)))
+	dst = append(dst, line...)
+	dst = appendUvarint(dst, uint64(len(refs)/2))
+	for _, r := range refs {
+		dst = appendUvarint(dst, uint64(r))
+	}
+	return dst
+}
+
 // rawEntry is one entry of a hand-built raw block.
 type rawEntry struct {
 	ts   int64

@@ -142,15 +142,8 @@ func TestOwnerUploadFailure(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	local, err := Open(dir, c.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := summary(local, "t1"); !slices.Equal(got, want) {
+	if got := localSummary(t, dir, c, "t1"); !slices.Equal(got, want) {
 		t.Fatalf("local file after failed changes = %v, want %v", got, want)
-	}
-	if err := local.Close(); err != nil {
-		t.Fatal(err)
 	}
 
 	// Back up: the next change uploads the whole set.
@@ -189,16 +182,7 @@ func TestOwnerBucketWins(t *testing.T) {
 	}
 	staleDir := t.TempDir()
 	// A stale disk: it has a request the bucket no longer has (cancelled since) and lacks a.
-	stale, err := Open(staleDir, c.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stale.Add(ctx, "t1", `{app="old"}`, 1000, 2000); err != nil {
-		t.Fatal(err)
-	}
-	if err := stale.Close(); err != nil {
-		t.Fatal(err)
-	}
+	addLocal(t, staleDir, c, `{app="old"}`)
 	want := []string{"t1/" + a.RequestID + "/received"}
 	for name, dir := range map[string]string{"empty disk": t.TempDir(), "stale disk": staleDir} {
 		st := owner(t, dir, b, c)
@@ -211,15 +195,8 @@ func TestOwnerBucketWins(t *testing.T) {
 		if err := st.Close(); err != nil {
 			t.Fatal(err)
 		}
-		local, err := Open(dir, c.Now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := summary(local, "t1"); !slices.Equal(got, want) {
+		if got := localSummary(t, dir, c, "t1"); !slices.Equal(got, want) {
 			t.Fatalf("%s: local copy after sync = %v, want %v", name, got, want)
-		}
-		if err := local.Close(); err != nil {
-			t.Fatal(err)
 		}
 	}
 }
@@ -230,17 +207,7 @@ func TestOwnerUploadsLocalRequests(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: now}
 	dir := t.TempDir()
-	local, err := Open(dir, c.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := local.Add(ctx, "t1", `{app="a"}`, 1000, 2000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := local.Close(); err != nil {
-		t.Fatal(err)
-	}
+	a := addLocal(t, dir, c, `{app="a"}`)
 	b := newFlaky()
 	st := owner(t, dir, b, c)
 	if err := st.Sync(ctx); err != nil {
@@ -257,17 +224,7 @@ func TestOwnerNotSynced(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: now}
 	dir := t.TempDir()
-	local, err := Open(dir, c.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := local.Add(ctx, "t1", `{app="a"}`, 1000, 2000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := local.Close(); err != nil {
-		t.Fatal(err)
-	}
+	a := addLocal(t, dir, c, `{app="a"}`)
 	b := newFlaky()
 	b.failGet.Store(true)
 	st := owner(t, dir, b, c)
@@ -510,4 +467,33 @@ func TestHandlerUploadFailure(t *testing.T) {
 	if stored := b.stored(t); len(stored) != 1 {
 		t.Fatalf("bucket after a failed cancel = %v, want the request kept", stored)
 	}
+}
+
+// addLocal records a request of tenant t1 for query in the local-only store in dir, as a
+// compactor from before the bucket held requests did, and returns it.
+func addLocal(t *testing.T, dir string, c *clock, query string) Request {
+	t.Helper()
+	local, err := Open(dir, c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := local.Add(context.Background(), "t1", query, 1000, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := local.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// localSummary returns summary of tenant's requests in the local working copy in dir.
+func localSummary(t *testing.T, dir string, c *clock, tenant string) []string {
+	t.Helper()
+	local, err := Open(dir, c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	return summary(local, tenant)
 }
