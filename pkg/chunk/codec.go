@@ -321,39 +321,71 @@ func compressBlockWith(dst, raw []byte, compress func(dst, src []byte) ([]byte, 
 // rawSize, into buf (grown if needed), and returns the raw bytes; for EncNone they are a
 // subslice of src. Errors describe bad input; the caller wraps them in ErrCorrupt.
 func decompressBlock(enc Encoding, buf, src []byte, rawSize int) ([]byte, error) {
+	out, _, err := decompressBlockFor(enc, buf, src, rawSize, nil)
+	return out, err
+}
+
+// decompressBlockFor is decompressBlock for a scan whose every line must hold needle (nil: no
+// such condition). It decodes the lines part first and, when no line holds needle, stops there:
+// found is false and out holds only the lines, at their place in the block; the head columns,
+// which are a block's least compressible bytes, are not decoded at all. Otherwise found is
+// true and out is the whole raw block.
+func decompressBlockFor(enc Encoding, buf, src []byte, rawSize int, needle []byte) (out []byte, found bool, err error) {
 	if rawSize < 0 || rawSize > maxBlockRawSize {
-		return nil, fmt.Errorf("raw size %d out of range", rawSize)
+		return nil, false, fmt.Errorf("raw size %d out of range", rawSize)
 	}
 	split, pos := uvarint(src, 0)
 	firstLen, pos := uvarint(src, pos)
 	if pos < 0 || split > uint64(rawSize) || firstLen > uint64(len(src)-pos) {
-		return nil, errors.New("block parts' sizes out of range")
+		return nil, false, errors.New("block parts' sizes out of range")
 	}
 	first, rest := src[pos:pos+int(firstLen)], src[pos+int(firstLen):]
 	if enc == EncNone {
 		if len(first) != int(split) || len(first)+len(rest) != rawSize {
-			return nil, fmt.Errorf("stored size %d, want %d", len(first)+len(rest), rawSize)
+			return nil, false, fmt.Errorf("stored size %d, want %d", len(first)+len(rest), rawSize)
 		}
-		return src[pos:], nil // the two parts are adjacent: the raw block as is
+		out = src[pos:] // the two parts are adjacent: the raw block as is
+		return out, needle == nil || bytes.Contains(out[split:], needle), nil
 	}
-	// Both parts decode in place into out, the first then the second. Each gets the capacity
-	// up to the end of the buffer: zstd's fast decoding loop needs some slack after what it
-	// writes (decodeSlack), and without it falls back to a loop about 1.7 times slower. What
-	// the first part's decoder may write past its end is overwritten by the second part.
-	out := grow(buf, rawSize)
+	// Both parts decode in place into out. Each gets the capacity up to the end of the buffer:
+	// zstd's fast decoding loop needs some slack after what it writes (decodeSlack), and
+	// without it falls back to a loop about 1.7 times slower. What the first part's decoder
+	// may write past its end is overwritten by the second part, so it goes first; when the
+	// lines go first (a needle to look for), the first part is decoded aside and copied.
+	out = grow(buf, rawSize)
 	whole := out[:cap(out)]
-	for _, part := range []struct {
-		src      []byte
-		from, to int
-	}{{first, 0, int(split)}, {rest, int(split), rawSize}} {
-		dst := whole[part.from:part.from]
-		got, err := decompress(enc, dst, part.src, part.to-part.from)
+	part := func(src []byte, from, to int) error {
+		got, err := decompress(enc, whole[from:from], src, to-from)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if len(got) > 0 && &got[0] != &out[part.from] {
-			copy(out[part.from:part.to], got)
+		if len(got) > 0 && &got[0] != &out[from] {
+			copy(out[from:to], got)
 		}
+		return nil
 	}
-	return out, nil
+	if needle == nil {
+		if err := part(first, 0, int(split)); err != nil {
+			return nil, false, err
+		}
+		return out, true, part(rest, int(split), rawSize)
+	}
+	if err := part(rest, int(split), rawSize); err != nil {
+		return nil, false, err
+	}
+	if !bytes.Contains(out[split:], needle) {
+		return out, false, nil
+	}
+	// The head columns are decoded aside, with room to spare, and copied in front.
+	scratch := getScratch()
+	defer putScratch(scratch)
+	got, err := decompress(enc, *scratch, first, int(split))
+	if cap(got) > cap(*scratch) {
+		*scratch = got[:0]
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	copy(out, got)
+	return out, true, nil
 }

@@ -84,13 +84,16 @@ type cursor struct {
 	// or after the last line searched, and whether there is none left.
 	hit    int
 	noMore bool
+	// skip: the block holds no line with the prefilter's needle; it was not decoded beyond
+	// its lines and has no entry to give.
+	skip bool
 }
 
 var cursors = sync.Pool{New: func() any { return &cursor{hit: -1} }}
 
 func (c *cursor) release() {
 	c.dec = blockDecoder{}
-	c.hit, c.noMore = -1, false
+	c.hit, c.noMore, c.skip = -1, false, false
 	c.views = c.views[:0]
 	if cap(c.buf) > 4*DefaultBlockSize {
 		c.buf = nil // do not let one huge block pin memory in the pool
@@ -244,11 +247,16 @@ func (it *Iterator) open(s blockSource) *cursor {
 			c.release()
 			return nil
 		}
-		decode := decompressBlock
+		var out []byte
+		var err error
+		found := true
 		if it.version == 1 {
-			decode = decompress
+			out, err = decompress(it.enc, c.buf, s.data, s.meta.RawSize)
+		} else {
+			// With a needle, the lines are decoded and searched first, and a block without
+			// the needle goes no further.
+			out, found, err = decompressBlockFor(it.enc, c.buf, s.data, s.meta.RawSize, it.needle)
 		}
-		out, err := decode(it.enc, c.buf, s.data, s.meta.RawSize)
 		if err != nil {
 			it.fail(c, err)
 			c.release()
@@ -258,15 +266,23 @@ func (it *Iterator) open(s blockSource) *cursor {
 			c.buf = out
 		}
 		raw = out
+		c.skip = !found
+	}
+	it.decoded.Blocks++
+	it.decoded.Entries += int64(s.meta.Entries)
+	it.decoded.Bytes += int64(s.meta.RawSize)
+	if c.skip {
+		return c
 	}
 	if err := c.dec.reset(raw, s.meta, it.version); err != nil {
 		it.fail(c, err)
 		c.release()
 		return nil
 	}
-	it.decoded.Blocks++
-	it.decoded.Entries += int64(s.meta.Entries)
-	it.decoded.Bytes += int64(s.meta.RawSize)
+	if it.needle != nil && s.raw != nil && it.version != 1 && !bytes.Contains(raw[c.dec.line:], it.needle) {
+		c.skip = true // a head block's snapshot: its lines are at hand
+		return c
+	}
 	if it.backward {
 		// Entries are delta-coded forward, so walking a block backward starts by locating
 		// its entries in range.
@@ -302,6 +318,9 @@ func (it *Iterator) open(s blockSource) *cursor {
 // advance moves c to its next entry in range that passes the filter, and reports whether
 // there is one. It records an error in it.err.
 func (it *Iterator) advance(c *cursor) bool {
+	if c.skip {
+		return false
+	}
 	raw := c.dec.raw
 	if it.backward {
 		for c.vi > 0 {

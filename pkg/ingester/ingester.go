@@ -284,7 +284,7 @@ func (i *Ingester) SelectLogs(ctx context.Context, tenant string, p logql.Select
 	var its []iter.EntryIterator
 	for _, s := range inst.streamsMatching(p.Matchers) {
 		s.mu.Lock()
-		sits := s.iterators(p.Start, p.End, p.Direction, p.LineFilter)
+		sits := s.iterators(p.Start, p.End, p.Direction, p.LineFilter, p.Needle)
 		s.mu.Unlock()
 		// One stream's chunks may overlap and, after a WAL replay, repeat entries; different
 		// streams never share an entry, so only the per-stream merge drops duplicates.

@@ -185,19 +185,19 @@ func (s *stream) seal() error {
 
 // iterators returns iterators over the stream's in-memory entries in [from, through).
 // Called with s.mu held.
-func (s *stream) iterators(from, through int64, dir logproto.Direction, filter chunk.LineFilter) []iter.EntryIterator {
+func (s *stream) iterators(from, through int64, dir logproto.Direction, filter chunk.LineFilter, needle []byte) []iter.EntryIterator {
 	var its []iter.EntryIterator
 	for _, sc := range s.closed {
 		minT, maxT := sc.c.Bounds()
 		if maxT < from || minT >= through {
 			continue
 		}
-		its = append(its, sc.c.Iterator(s.labels, from, through, dir, filter))
+		its = append(its, sc.c.Iterator(s.labels, from, through, dir, filter).Prefilter(needle))
 	}
 	if s.head != nil && s.head.Entries() > 0 {
 		minT, maxT := s.head.Bounds()
 		if maxT >= from && minT < through {
-			its = append(its, s.head.Iterator(s.labels, from, through, dir, filter))
+			its = append(its, s.head.Iterator(s.labels, from, through, dir, filter).Prefilter(needle))
 		}
 	}
 	return its

@@ -19,7 +19,7 @@ func (e *Engine) execLogs(ctx context.Context, sel *syntax.LogSelector, p Params
 	if err != nil {
 		return nil, err
 	}
-	filter, err := lineFilterFunc(sel)
+	filter, needle, err := lineFilterFunc(sel)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +28,7 @@ func (e *Engine) execLogs(ctx context.Context, sel *syntax.LogSelector, p Params
 		return nil, err
 	}
 	it, err := e.q.SelectLogs(ctx, SelectLogParams{
-		Matchers: ms, Start: p.Start, End: p.End, Direction: p.Direction, LineFilter: filter,
+		Matchers: ms, Start: p.Start, End: p.End, Direction: p.Direction, LineFilter: filter, Needle: needle,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("select logs: %w", err)

@@ -83,7 +83,7 @@ func (e *Engine) newRangeEvaluator(ctx context.Context, ra *syntax.RangeAggregat
 	if err != nil {
 		return nil, err
 	}
-	filter, err := lineFilterFunc(ra.Left.Left)
+	filter, needle, err := lineFilterFunc(ra.Left.Left)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (e *Engine) newRangeEvaluator(ctx context.Context, ra *syntax.RangeAggregat
 		Start:      st.start - offset - rangeNs + 1, // windows are (t-range, t]
 		End:        lastT - offset + 1,
 		Direction:  logproto.Forward,
-		LineFilter: filter,
+		LineFilter: filter, Needle: needle,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("select logs for %s: %w", ra, err)

@@ -2,6 +2,7 @@ package logql
 
 import (
 	"fmt"
+	resyntax "regexp/syntax"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -68,20 +69,79 @@ func buildLineFilter(lf *syntax.LineFilter) (log.Filterer, error) {
 	return f, nil
 }
 
-// lineFilterFunc returns the pushed-down filter for a selector's leading line filters, or nil.
-func lineFilterFunc(sel *syntax.LogSelector) (func([]byte) bool, error) {
+// lineFilterFunc returns the pushed-down filter for a selector's leading line filters, or nil,
+// and a string every line the filter accepts contains (see SelectLogParams.Needle), or nil.
+func lineFilterFunc(sel *syntax.LogSelector) (func([]byte) bool, []byte, error) {
 	var fs []log.Filterer
-	for _, lf := range sel.LeadingLineFilters() {
+	lfs := sel.LeadingLineFilters()
+	for _, lf := range lfs {
 		f, err := buildLineFilter(lf)
 		if err != nil {
-			return nil, pipelineError(err)
+			return nil, nil, pipelineError(err)
 		}
 		fs = append(fs, f)
 	}
 	if len(fs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return log.ChainFilters(fs...).Filter, nil
+	return log.ChainFilters(fs...).Filter, lineNeedle(lfs), nil
+}
+
+// lineNeedle returns the longest string that every line passing all of lfs must contain, or
+// nil: the value of a `|= "..."` filter, or a case-sensitive literal that a `|~` regexp needs
+// in every match (`error.*timeout` needs "error" and "timeout"). Filters with several values
+// (`|= "a" or "b"`) require none of them.
+func lineNeedle(lfs []*syntax.LineFilter) []byte {
+	var best string
+	for _, lf := range lfs {
+		if len(lf.Values) != 1 || lf.Values[0].IP {
+			continue
+		}
+		var lit string
+		switch lf.Op {
+		case syntax.LineContains:
+			lit = lf.Values[0].Value
+		case syntax.LineMatch:
+			lit = requiredLiteral(lf.Values[0].Value)
+		}
+		if len(lit) > len(best) {
+			best = lit
+		}
+	}
+	if best == "" {
+		return nil
+	}
+	return []byte(best)
+}
+
+// requiredLiteral returns the longest case-sensitive literal that every match of the regexp
+// re contains, or "" when it finds none (or re does not compile: the filter reports that).
+func requiredLiteral(re string) string {
+	r, err := resyntax.Parse(re, resyntax.Perl)
+	if err != nil {
+		return ""
+	}
+	r = r.Simplify()
+	for r.Op == resyntax.OpCapture {
+		r = r.Sub[0]
+	}
+	subs := []*resyntax.Regexp{r}
+	if r.Op == resyntax.OpConcat {
+		subs = r.Sub
+	}
+	var best string
+	for _, s := range subs {
+		for s.Op == resyntax.OpCapture {
+			s = s.Sub[0]
+		}
+		if s.Op != resyntax.OpLiteral || s.Flags&resyntax.FoldCase != 0 {
+			continue
+		}
+		if lit := string(s.Rune); len(lit) > len(best) {
+			best = lit
+		}
+	}
+	return best
 }
 
 var labelFilterTypes = map[syntax.FilterOp]log.LabelFilterType{

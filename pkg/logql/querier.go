@@ -28,4 +28,9 @@ type SelectLogParams struct {
 	// entries for which it returns false may be skipped before they are materialised.
 	// It must be safe to call from several goroutines.
 	LineFilter func(line []byte) bool
+	// Needle, when not nil, is a string every line LineFilter accepts contains (the longest
+	// of the query's leading `|= "..."` filters, or a literal a leading `|~` regexp needs).
+	// A store may skip lines, and whole blocks, that do not contain it without calling
+	// LineFilter.
+	Needle []byte
 }

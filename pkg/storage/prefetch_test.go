@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 
 // TestFilteredScanInParallel checks that a filtered scan over many series, which decodes
 // them on several goroutines, returns what a filter applied to the full scan returns, in
-// order, in both directions; and that closing it early leaves no goroutine behind.
+// order, in both directions, also with the filter's substring as Needle (blocks without it
+// are skipped); and that closing it early leaves no goroutine behind.
 func TestFilteredScanInParallel(t *testing.T) {
 	s := storage.NewStore(storage.NewMemory(), openIndex(t))
 	ctx := context.Background()
@@ -33,8 +35,8 @@ func TestFilteredScanInParallel(t *testing.T) {
 	}
 	m := labels.MustNewMatcher(labels.MatchRegexp, "app", ".+")
 	filter := func(line []byte) bool { return bytes.Contains(line, []byte("7 of")) }
-	scan := func(dir logproto.Direction, f func([]byte) bool) []string {
-		it, err := s.SelectLogs(ctx, tenant, logql.SelectLogParams{Matchers: []*labels.Matcher{m}, Start: day0, End: day0 + index.DayNanos, Direction: dir, LineFilter: f})
+	scan := func(dir logproto.Direction, f func([]byte) bool, needle []byte) []string {
+		it, err := s.SelectLogs(ctx, tenant, logql.SelectLogParams{Matchers: []*labels.Matcher{m}, Start: day0, End: day0 + index.DayNanos, Direction: dir, LineFilter: f, Needle: needle})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,22 +51,29 @@ func TestFilteredScanInParallel(t *testing.T) {
 		}
 		return out
 	}
-	for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
-		var want []string
-		for _, l := range scan(dir, nil) {
-			if filter([]byte(l)) {
-				want = append(want, l)
+	// "7 of" is in every block; the other needle in one series' chunks only, so the others'
+	// blocks are skipped once their lines are searched.
+	for _, sub := range []string{"7 of", `line 1234 of {app="a03"}`} {
+		f := func(line []byte) bool { return bytes.Contains(line, []byte(sub)) }
+		for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
+			var want []string
+			for _, l := range scan(dir, nil, nil) {
+				if strings.Contains(l, sub) {
+					want = append(want, l)
+				}
 			}
-		}
-		got := scan(dir, filter)
-		for i := range min(len(got), len(want)) {
-			if got[i] != want[i] {
-				t.Logf("first difference at %d: got %q want %q", i, got[i], want[i])
-				break
+			for _, needle := range [][]byte{nil, []byte(sub)} {
+				got := scan(dir, f, needle)
+				for i := range min(len(got), len(want)) {
+					if got[i] != want[i] {
+						t.Logf("first difference at %d: got %q want %q", i, got[i], want[i])
+						break
+					}
+				}
+				if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("%q %v, needle %q: parallel filtered scan returned %d entries, want the %d of the sequential one, in order", sub, dir, needle, len(got), len(want))
+				}
 			}
-		}
-		if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("%v: parallel filtered scan returned %d entries, want the %d of the sequential one, in order", dir, len(got), len(want))
 		}
 	}
 

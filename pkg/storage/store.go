@@ -180,7 +180,7 @@ func (it *seriesIterator) Next() bool {
 				it.err = err
 				return false
 			}
-			ci := c.Iterator(it.lbls, it.p.Start, it.p.End, it.p.Direction, it.p.LineFilter)
+			ci := c.Iterator(it.lbls, it.p.Start, it.p.End, it.p.Direction, it.p.LineFilter).Prefilter(it.p.Needle)
 			it.chunks = append(it.chunks, ci)
 			its = append(its, ci)
 		}
