@@ -168,7 +168,14 @@ func TestS3EmptyDiskRestart(t *testing.T) {
 	srv := sluicetest.Start(t, sluicetest.WithS3(cfg))
 
 	now := time.Now().UnixNano()
-	start := now - 30*int64(time.Hour) // two day tables
+	// 1,000 lines a minute apart (16h40m) starting 8h before a midnight, so that they fall
+	// in two day tables whatever the time of day; the midnight is today's if that leaves the
+	// last line in the past, else yesterday's.
+	midnight := time.Unix(0, now).UTC().Truncate(24 * time.Hour).UnixNano()
+	if now-midnight < 9*int64(time.Hour) {
+		midnight -= 24 * int64(time.Hour)
+	}
+	start := midnight - 8*int64(time.Hour)
 	want := s3Push(t, srv.URL, []string{"a", "b", "c"}, start, int64(time.Minute), 1000, "first")
 	s3Flush(t, srv.URL)
 	got, code := s3Query(t, srv.URL, `{app="s3"}`, start, now)
