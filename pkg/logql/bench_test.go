@@ -15,11 +15,21 @@ import (
 // about 14 MB), 1% of them containing "timeout".
 func benchData(tb testing.TB) (*Engine, int64, int64) {
 	tb.Helper()
-	benchOnce.Do(func() { benchEng, benchTotal, benchEnd, benchErr = makeBenchData() })
+	benchOnce.Do(func() { benchEng, benchTotal, benchEnd, benchErr = makeBenchData(false) })
 	if benchErr != nil {
 		tb.Fatal(benchErr)
 	}
 	return benchEng, benchTotal, benchEnd
+}
+
+// logfmtBenchData is benchData with the same fields written as logfmt.
+func logfmtBenchData(tb testing.TB) (*Engine, int64, int64) {
+	tb.Helper()
+	logfmtOnce.Do(func() { logfmtEng, logfmtTotal, logfmtEnd, logfmtErr = makeBenchData(true) })
+	if logfmtErr != nil {
+		tb.Fatal(logfmtErr)
+	}
+	return logfmtEng, logfmtTotal, logfmtEnd
 }
 
 // The bench data set is built once per test binary: building it costs more than most tests.
@@ -29,9 +39,15 @@ var (
 	benchTotal int64
 	benchEnd   int64
 	benchErr   error
+
+	logfmtOnce  sync.Once
+	logfmtEng   *Engine
+	logfmtTotal int64
+	logfmtEnd   int64
+	logfmtErr   error
 )
 
-func makeBenchData() (*Engine, int64, int64, error) {
+func makeBenchData(logfmt bool) (*Engine, int64, int64, error) {
 	var streams []logproto.Stream
 	var total int64
 	levels := []string{"info", "info", "info", "warn", "error"}
@@ -48,6 +64,10 @@ func makeBenchData() (*Engine, int64, int64, error) {
 			}
 			line := fmt.Sprintf(`{"ts":"2024-01-01T00:00:%02d.%03dZ","level":"%s","status":%d,"path":"/api/v1/items/%d","took":"%dms","msg":"%s","user":"user-%d"}`,
 				i/10%60, i%10*100, levels[i%5], status, i%97, i%250, msg, i%13)
+			if logfmt {
+				line = fmt.Sprintf(`ts=2024-01-01T00:00:%02d.%03dZ level=%s status=%d path=/api/v1/items/%d took=%dms msg="%s" user=user-%d`,
+					i/10%60, i%10*100, levels[i%5], status, i%97, i%250, msg, i%13)
+			}
 			st.Entries = append(st.Entries, logproto.Entry{Timestamp: t0 + int64(i)*int64(100*time.Millisecond), Line: line})
 			total += int64(len(line))
 		}
@@ -62,6 +82,10 @@ func makeBenchData() (*Engine, int64, int64, error) {
 
 func runBench(b *testing.B, p Params) {
 	eng, total, end := benchData(b)
+	runBenchOn(b, eng, total, end, p)
+}
+
+func runBenchOn(b *testing.B, eng *Engine, total, end int64, p Params) {
 	if p.End == 0 {
 		p.Start, p.End = t0, end
 	}
@@ -110,4 +134,27 @@ func BenchmarkSumByRate(b *testing.B) {
 func BenchmarkSumByRateJSON(b *testing.B) {
 	_, _, end := benchData(b)
 	runBench(b, Params{Query: `sum by (level) (rate({app="bench"} | json | __error__="" [1m]))`, Start: t0 + int64(time.Minute), End: end, Step: 15 * time.Second})
+}
+
+// The storage benchmark's kind of query: a parser, a numeric label filter, grouped by a label.
+func BenchmarkSumByCountJSONFilter(b *testing.B) {
+	_, _, end := benchData(b)
+	runBench(b, Params{Query: `sum by (level) (count_over_time({app="bench"} | json | status >= 500 [1m]))`, Start: t0 + int64(time.Minute), End: end, Step: 15 * time.Second})
+}
+
+// Without the grouping push-down (max does not distribute over the series), every label of
+// every line is part of a series: the parser extracts all of them.
+func BenchmarkMaxByCountJSON(b *testing.B) {
+	_, _, end := benchData(b)
+	runBench(b, Params{Query: `max by (level) (count_over_time({app="bench"} | json | drop ts, took, path, user [1m]))`, Start: t0 + int64(time.Minute), End: end, Step: 15 * time.Second})
+}
+
+func BenchmarkLogfmtLabelFilterQuery(b *testing.B) {
+	eng, total, end := logfmtBenchData(b)
+	runBenchOn(b, eng, total, end, Params{Query: `{app="bench"} | logfmt | status >= 500 and level="error"`, Start: t0, End: end, Limit: 5000})
+}
+
+func BenchmarkSumByRateLogfmt(b *testing.B) {
+	eng, total, end := logfmtBenchData(b)
+	runBenchOn(b, eng, total, end, Params{Query: `sum by (level) (rate({app="bench"} | logfmt | __error__="" [1m]))`, Start: t0 + int64(time.Minute), End: end, Step: 15 * time.Second})
 }

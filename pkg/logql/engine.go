@@ -26,6 +26,9 @@ type Options struct {
 type Engine struct {
 	q    Querier
 	opts Options
+	// allLabels turns off the extraction of only the labels a grouped range aggregation
+	// needs (log.WithRequiredLabels); tests set it to compare results with and without.
+	allLabels bool
 }
 
 // NewEngine returns an engine that reads entries from q.

@@ -91,6 +91,11 @@ func (e *Engine) newRangeEvaluator(ctx context.Context, ra *syntax.RangeAggregat
 	if err != nil {
 		return nil, err
 	}
+	if grouping != nil && !grouping.Without && !e.allLabels {
+		// Each sample keeps only the grouping's labels (seriesFor), and the error check below
+		// sees only those: the parsers need not extract any other label.
+		ex = log.WithRequiredLabels(ex, grouping.Labels)
+	}
 	fn, err := rangeFuncFor(ra)
 	if err != nil {
 		return nil, err

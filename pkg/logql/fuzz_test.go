@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -28,6 +29,10 @@ func FuzzEngine(f *testing.F) {
 	}
 	fh.Close()
 	eng := newFixtureEngine(f)
+	// full extracts every label, to check that extracting only those a grouping needs changes
+	// no result.
+	full := newFixtureEngine(f)
+	full.allLabels = true
 	f.Fuzz(func(t *testing.T, q string) {
 		if _, err := syntax.ParseExpr(q); err != nil {
 			return
@@ -38,7 +43,12 @@ func FuzzEngine(f *testing.F) {
 			{Query: q, Start: sec(0), End: sec(700), Step: time.Minute, Limit: 20},
 			{Query: q, Start: sec(600), End: sec(600)},
 		} {
-			_, err := eng.Query(ctx, p)
+			res, err := eng.Query(ctx, p)
+			if want, werr := full.Query(ctx, p); fmt.Sprint(err) != fmt.Sprint(werr) {
+				t.Errorf("Query(%q) error %v; extracting all labels: %v", q, err, werr)
+			} else if err == nil && valueSummary(res.Data) != valueSummary(want.Data) {
+				t.Errorf("Query(%q) =\n%s\nextracting all labels:\n%s", q, valueSummary(res.Data), valueSummary(want.Data))
+			}
 			var pe *syntax.ParseError
 			var pipe *PipelineError
 			var sl *SeriesLimitError

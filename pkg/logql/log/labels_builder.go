@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -29,16 +28,24 @@ type LabelsBuilder struct {
 	errDet string
 
 	base    *labelsResult            // the stream's labels alone
-	cache   map[uint64]*labelsResult // results seen for this stream, by content hash
+	cache   map[uint64]*cachedResult // results seen for this stream, by stateHash
+	last    *cachedResult            // the result of the last LabelsResult call that built or found one
 	scratch []catLabel
-	digest  *xxhash.Digest
+	keyBuf  []byte
+	// The builders of a new result's label sets, kept so their buffers are reused.
+	sbAll, sbStream, sbSM, sbParsed labels.ScratchBuilder
+
+	// required, when not nil, names the only labels (besides the error labels) the pipeline's
+	// consumer uses; parsers and structured metadata skip the others (see WithRequiredLabels).
+	required requiredLabels
+
+	fields []*fieldCache // the parsers' caches of this stream's keys (parser_fields.go)
 }
 
 // NewLabelsBuilder returns a builder for the entries of the stream with labels lbls.
 func NewLabelsBuilder(lbls labels.Labels) *LabelsBuilder {
 	b := &LabelsBuilder{
-		cache:  map[uint64]*labelsResult{},
-		digest: xxhash.New(),
+		cache: map[uint64]*cachedResult{},
 	}
 	lbls.Range(func(l labels.Label) { b.stream = append(b.stream, l) })
 	b.base = newLabelsResult(lbls, labels.EmptyLabels(), labels.EmptyLabels())
@@ -72,9 +79,16 @@ func (b *LabelsBuilder) setStructuredMetadata(sm labels.Labels) {
 		case b.BaseHas(l.Name):
 			l.Name += DuplicateSuffix
 		}
+		if !b.required.has(l.Name) {
+			return
+		}
 		b.sm = append(b.sm, l)
 	})
 }
+
+// wants reports whether a label called name may be part of the result. Parsers ask before
+// they extract a label: false only under WithRequiredLabels, for a name the consumer drops.
+func (b *LabelsBuilder) wants(name string) bool { return b.required.has(name) }
 
 // BaseHas reports whether the stream (not the entry) has a label called name.
 func (b *LabelsBuilder) BaseHas(name string) bool {
@@ -248,9 +262,23 @@ func (b *LabelsBuilder) unchanged() bool {
 
 // LabelsResult returns the current labels. Results are cached per stream by content, so entries
 // with the same labels share one value and allocate nothing after the first.
+//
+// The cache is keyed by the overlay itself (the labels stages added, the structured metadata,
+// the deleted names and the error labels, in the order they were set), which together with the
+// stream's labels determines the result: a line whose overlay equals the previous line's (the
+// common case once a query keeps only a few labels) costs one comparison, and any other known
+// overlay one hash and one comparison, without sorting or encoding anything.
 func (b *LabelsBuilder) LabelsResult() LabelsResult {
 	if b.unchanged() {
 		return b.base
+	}
+	if b.last != nil && b.last.state.equals(b) {
+		return b.last.r
+	}
+	key := b.stateHash()
+	if c, ok := b.cache[key]; ok && c.state.equals(b) {
+		b.last = c
+		return c.r
 	}
 	s := b.scratch[:0]
 	for _, l := range b.stream {
@@ -258,6 +286,7 @@ func (b *LabelsBuilder) LabelsResult() LabelsResult {
 			s = append(s, catLabel{l.Name, l.Value, StreamLabel})
 		}
 	}
+	keptStream := len(s)
 	for _, l := range b.sm {
 		if !b.hidden(l.Name) {
 			s = append(s, catLabel{l.Name, l.Value, StructuredMetadataLabel})
@@ -273,39 +302,49 @@ func (b *LabelsBuilder) LabelsResult() LabelsResult {
 	slices.SortFunc(s, func(x, y catLabel) int { return strings.Compare(x.name, y.name) })
 	b.scratch = s
 
-	d := b.digest
-	d.Reset()
-	for _, l := range s {
-		_, _ = d.WriteString(l.name)
-		_, _ = d.Write([]byte{0xff, byte(l.cat)})
-		_, _ = d.WriteString(l.value)
-		_, _ = d.Write([]byte{0xfe})
-	}
-	key := d.Sum64()
-	if r, ok := b.cache[key]; ok && r.sameAs(s) {
-		return r
-	}
-	r := buildLabelsResult(s)
+	c := &cachedResult{r: b.build(s, keptStream == len(b.stream))}
+	c.state.copyFrom(b)
 	// Bound the cache: a stream with a high-cardinality parsed label (a request id) would
 	// otherwise keep every distinct set alive for the whole query.
 	if len(b.cache) >= 4096 {
 		clear(b.cache)
 	}
-	b.cache[key] = r
-	return r
+	b.cache[key] = c
+	b.last = c
+	return c.r
 }
 
-func buildLabelsResult(s []catLabel) *labelsResult {
-	var st, sm, pa labels.ScratchBuilder
+// build makes the result holding s, which is sorted by name. The label sets are encoded with
+// the builder's reused scratch builders. allStream says that s holds every label of the
+// stream; then, unless a stage added a stream-category label of its own, the stream part is
+// the stream's labels, already built.
+func (b *LabelsBuilder) build(s []catLabel, allStream bool) *labelsResult {
+	all, st, sm, pa := &b.sbAll, &b.sbStream, &b.sbSM, &b.sbParsed
+	all.Reset()
+	st.Reset()
+	sm.Reset()
+	pa.Reset()
+	nStream := 0
 	for _, l := range s {
+		all.Add(l.name, l.value)
 		switch l.cat {
 		case StreamLabel:
 			st.Add(l.name, l.value)
+			nStream++
 		case StructuredMetadataLabel:
 			sm.Add(l.name, l.value)
 		default:
 			pa.Add(l.name, l.value)
 		}
 	}
-	return newLabelsResult(st.Labels(), sm.Labels(), pa.Labels())
+	r := &labelsResult{all: all.Labels(), stream: b.base.stream, sm: labels.EmptyLabels(), parsed: labels.EmptyLabels()}
+	if !allStream || nStream != len(b.stream) {
+		r.stream = st.Labels()
+	}
+	if nStream != len(s) {
+		r.sm = sm.Labels()
+		r.parsed = pa.Labels()
+	}
+	r.hash = r.all.Hash()
+	return r
 }

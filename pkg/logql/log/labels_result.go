@@ -1,6 +1,8 @@
 package log
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -8,7 +10,9 @@ import (
 type labelsResult struct {
 	all, stream, sm, parsed labels.Labels
 	hash                    uint64
-	str                     string
+	// str caches String: most results (those of metric queries) are never printed. Results
+	// are shared between goroutines, hence the atomic; two racing calls store equal strings.
+	str atomic.Pointer[string]
 }
 
 var _ LabelsResult = (*labelsResult)(nil)
@@ -26,42 +30,20 @@ func newLabelsResult(stream, sm, parsed labels.Labels) *labelsResult {
 		b.Sort()
 		all = b.Labels()
 	}
-	return &labelsResult{all: all, stream: stream, sm: sm, parsed: parsed, hash: all.Hash(), str: all.String()}
+	return &labelsResult{all: all, stream: stream, sm: sm, parsed: parsed, hash: all.Hash()}
 }
 
-func (r *labelsResult) String() string                    { return r.str }
+func (r *labelsResult) String() string {
+	if p := r.str.Load(); p != nil {
+		return *p
+	}
+	s := r.all.String()
+	r.str.Store(&s)
+	return s
+}
+
 func (r *labelsResult) Labels() labels.Labels             { return r.all }
 func (r *labelsResult) Stream() labels.Labels             { return r.stream }
 func (r *labelsResult) StructuredMetadata() labels.Labels { return r.sm }
 func (r *labelsResult) Parsed() labels.Labels             { return r.parsed }
 func (r *labelsResult) Hash() uint64                      { return r.hash }
-
-// sameAs reports whether r holds exactly the labels s (sorted by name), categories included.
-func (r *labelsResult) sameAs(s []catLabel) bool {
-	if r.all.Len() != len(s) {
-		return false
-	}
-	i, same := 0, true
-	r.all.Range(func(l labels.Label) {
-		if !same {
-			return
-		}
-		c := s[i]
-		i++
-		if c.name != l.Name || c.value != l.Value {
-			same = false
-			return
-		}
-		var in labels.Labels
-		switch c.cat {
-		case StreamLabel:
-			in = r.stream
-		case StructuredMetadataLabel:
-			in = r.sm
-		default:
-			in = r.parsed
-		}
-		same = in.Has(c.name)
-	})
-	return same
-}

@@ -1,6 +1,7 @@
 package log
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -90,31 +91,45 @@ func NewJSONParser() *JSONParser { return &JSONParser{} }
 func (j *JSONParser) Process(_ int64, line []byte, lbs *LabelsBuilder) ([]byte, bool) {
 	s := jsonScanner{data: line}
 	j.key = j.key[:0]
-	if err := j.object(&s, lbs, 0); err != nil {
+	if err := j.object(&s, lbs, lbs.fieldCache(j), 0); err != nil {
 		lbs.SetErr(ErrJSON)
 		lbs.SetErrorDetails(err.Error())
 	}
 	return line, true
 }
 
-func (j *JSONParser) object(s *jsonScanner, lbs *LabelsBuilder, depth int) error {
+func (j *JSONParser) object(s *jsonScanner, lbs *LabelsBuilder, fc *fieldCache, depth int) error {
 	if depth > maxJSONDepth {
 		return errors.New("JSON nested too deeply")
 	}
 	prefixLen := len(j.key)
 	return s.eachField(func(rawKey []byte, escaped bool) error {
-		j.key = j.key[:prefixLen]
-		if prefixLen > 0 {
-			j.key = append(j.key, '_')
+		sl := fc.lookup(rawKey, escaped, j.key[:prefixLen])
+		var name string
+		var want bool
+		if sl != nil {
+			j.key = append(j.key[:prefixLen], sl.key[prefixLen:]...)
+			name, want = sl.name, sl.want
+		} else {
+			j.key = j.key[:prefixLen]
+			if prefixLen > 0 {
+				j.key = append(j.key, '_')
+			}
+			k := rawKey
+			if escaped {
+				j.value = appendUnescaped(j.value[:0], rawKey)
+				k = j.value
+			}
+			j.key = sanitizeBytesInto(j.key, trimSpaceBytes(k), prefixLen == 0)
+			if len(j.key) > 0 {
+				name = j.names.forBuilder(j.names.get(j.key), lbs)
+				want = lbs.wants(name)
+			}
+			sl = fc.fill(rawKey, escaped, prefixLen, j.key, name, want)
 		}
-		if escaped {
-			j.value = appendUnescaped(j.value[:0], rawKey)
-			rawKey = j.value
-		}
-		j.key = sanitizeBytesInto(j.key, trimSpaceBytes(rawKey), prefixLen == 0)
 		switch k := s.peekKind(); k {
 		case jsonObject:
-			err := j.object(s, lbs, depth+1)
+			err := j.object(s, lbs, fc, depth+1)
 			j.key = j.key[:prefixLen]
 			return err
 		case jsonArray, jsonNull:
@@ -122,46 +137,50 @@ func (j *JSONParser) object(s *jsonScanner, lbs *LabelsBuilder, depth int) error
 			_, err := s.skipValue(depth + 1)
 			return err
 		default:
-			v, err := j.readValue(s, k)
+			if name == "" || !want {
+				// Skipping checks the value exactly as reading it would, with the same errors.
+				_, err := s.skipValue(depth + 1)
+				return err
+			}
+			v, err := j.readValue(s, k, sl)
 			if err != nil {
 				return err
 			}
-			if len(j.key) > 0 {
-				lbs.Set(ParsedLabel, j.names.forBuilder(j.names.get(j.key), lbs), v)
-			}
+			lbs.Set(ParsedLabel, name, v)
 			return nil
 		}
 	})
 }
 
-func (j *JSONParser) readValue(s *jsonScanner, k jsonKind) (string, error) {
+// readValue reads the string, number or boolean at s as a label value, through the slot of
+// its key when there is one.
+func (j *JSONParser) readValue(s *jsonScanner, k jsonKind, sl *fieldSlot) (string, error) {
+	var b []byte
 	switch k {
 	case jsonString:
 		raw, esc, err := s.readString()
 		if err != nil {
 			return "", err
 		}
-		if !esc {
-			return j.names.text(raw), nil
+		b = raw
+		if esc {
+			j.value = appendUnescaped(j.value[:0], raw)
+			b = j.value
 		}
-		j.value = appendUnescaped(j.value[:0], raw)
-		return j.names.text(j.value), nil
-	case jsonNumber, jsonBool, jsonNull:
+	case jsonNumber, jsonBool:
 		raw, err := s.readScalar(k)
 		if err != nil {
 			return "", err
 		}
-		switch string(raw) {
-		case "true":
-			return "true", nil
-		case "false":
-			return "false", nil
-		case "null":
-			return "", nil
-		}
-		return j.names.value(raw), nil
+		// Numbers and booleans are ASCII, so text keeps them as written.
+		b = raw
+	default:
+		return "", s.errAt("read value")
 	}
-	return "", s.errAt("read value")
+	if sl != nil {
+		return sl.value(b, &j.names), nil
+	}
+	return j.names.text(b), nil
 }
 
 // jsonPathPart is one step of a json parameter expression: a field name or an array index.
@@ -276,7 +295,9 @@ func (p *JSONExpressionParser) Process(_ int64, line []byte, lbs *LabelsBuilder)
 	}
 	for i, path := range p.paths {
 		name := p.names.forBuilder(p.ids[i], lbs)
-		lbs.Set(ParsedLabel, name, p.lookup(line, path))
+		if lbs.wants(name) {
+			lbs.Set(ParsedLabel, name, p.lookup(line, path))
+		}
 	}
 	return line, true
 }
@@ -416,7 +437,9 @@ func (u *UnpackParser) Process(_ int64, line []byte, lbs *LabelsBuilder) ([]byte
 		return line, true
 	}
 	for i := 0; i < len(u.kv); i += 2 {
-		lbs.Set(ParsedLabel, u.names.forBuilder(u.kv[i], lbs), u.kv[i+1])
+		if name := u.names.forBuilder(u.kv[i], lbs); lbs.wants(name) {
+			lbs.Set(ParsedLabel, name, u.kv[i+1])
+		}
 	}
 	return entry, true
 }
@@ -431,7 +454,14 @@ func (n *labelNames) text(b []byte) string {
 
 // utf8Clean reports whether b is valid UTF-8 without U+FFFD.
 func utf8Clean(b []byte) bool {
-	for i := 0; i < len(b); {
+	// ASCII, the usual case, eight bytes at a time.
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for i < len(b) {
 		if b[i] < utf8.RuneSelf {
 			i++
 			continue

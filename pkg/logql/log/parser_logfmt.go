@@ -24,6 +24,7 @@ func NewLogfmtParser(strict, keepEmpty bool) *LogfmtParser {
 func (l *LogfmtParser) Process(_ int64, line []byte, lbs *LabelsBuilder) ([]byte, bool) {
 	d := &l.dec
 	d.reset(line)
+	fc := lbs.fieldCache(l)
 	for {
 		if !d.next() {
 			if d.err == nil {
@@ -40,12 +41,24 @@ func (l *LogfmtParser) Process(_ int64, line []byte, lbs *LabelsBuilder) ([]byte
 		if d.value == nil && !l.keepEmpty {
 			continue
 		}
-		l.buf = sanitizeBytesInto(l.buf[:0], trimSpaceBytes(d.key), true)
-		if len(l.buf) == 0 {
-			continue
+		sl := fc.lookup(d.key, false, nil)
+		if sl == nil {
+			l.buf = sanitizeBytesInto(l.buf[:0], trimSpaceBytes(d.key), true)
+			var name string
+			if len(l.buf) > 0 {
+				name = l.names.forBuilder(l.names.get(l.buf), lbs)
+			}
+			sl = fc.fill(d.key, false, 0, l.buf, name, name != "" && lbs.wants(name))
+			if sl == nil { // past maxCachedFields
+				if name != "" && lbs.wants(name) {
+					lbs.Set(ParsedLabel, name, l.names.text(d.value))
+				}
+				continue
+			}
 		}
-		name := l.names.forBuilder(l.names.get(l.buf), lbs)
-		lbs.Set(ParsedLabel, name, l.names.text(d.value))
+		if sl.want {
+			lbs.Set(ParsedLabel, sl.name, sl.value(d.value, &l.names))
+		}
 	}
 	return line, true
 }
@@ -92,7 +105,7 @@ func NewLogfmtExpressionParser(exprs []LabelExtractionExpr, strict, keepEmpty bo
 func (p *LogfmtExpressionParser) Process(_ int64, line []byte, lbs *LabelsBuilder) ([]byte, bool) {
 	for _, ids := range p.keys {
 		for _, id := range ids {
-			if !lbs.BaseHas(id) {
+			if !lbs.BaseHas(id) && lbs.wants(id) {
 				lbs.Set(ParsedLabel, id, "")
 			}
 		}
@@ -116,9 +129,17 @@ func (p *LogfmtExpressionParser) Process(_ int64, line []byte, lbs *LabelsBuilde
 		if !ok {
 			continue
 		}
-		v := p.names.text(d.value)
+		var v string
+		converted := false
 		for _, id := range ids {
-			lbs.Set(ParsedLabel, p.names.forBuilder(id, lbs), v)
+			name := p.names.forBuilder(id, lbs)
+			if !lbs.wants(name) {
+				continue
+			}
+			if !converted {
+				v, converted = p.names.text(d.value), true
+			}
+			lbs.Set(ParsedLabel, name, v)
 		}
 	}
 	return line, true

@@ -32,5 +32,7 @@ func (p *PatternParser) Process(_ int64, line []byte, lbs *LabelsBuilder) ([]byt
 }
 
 func (p *PatternParser) set(name string, value []byte) {
-	p.lbs.Set(ParsedLabel, p.names.forBuilder(name, p.lbs), p.names.value(value))
+	if name = p.names.forBuilder(name, p.lbs); p.lbs.wants(name) {
+		p.lbs.Set(ParsedLabel, name, p.names.value(value))
+	}
 }

@@ -49,11 +49,15 @@ func (p *RegexpParser) Process(_ int64, line []byte, lbs *LabelsBuilder) ([]byte
 		if name == "" {
 			continue
 		}
+		name = p.dup.forBuilder(name, lbs)
+		if !lbs.wants(name) {
+			continue
+		}
 		var v string
 		if m[2*i] >= 0 {
 			v = p.dup.value(line[m[2*i]:m[2*i+1]])
 		}
-		lbs.Set(ParsedLabel, p.dup.forBuilder(name, lbs), v)
+		lbs.Set(ParsedLabel, name, v)
 	}
 	return line, true
 }

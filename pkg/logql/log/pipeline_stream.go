@@ -12,9 +12,10 @@ func NewPipeline(stages []Stage) Pipeline {
 }
 
 type pipeline struct {
-	stages  []Stage
-	streams map[uint64]*streamPipeline
-	last    *streamPipeline // callers often ask for the same stream entry after entry
+	stages   []Stage
+	streams  map[uint64]*streamPipeline
+	last     *streamPipeline // callers often ask for the same stream entry after entry
+	required requiredLabels  // nil: every label; see WithRequiredLabels
 }
 
 func (p *pipeline) ForStream(lbls labels.Labels) StreamPipeline {
@@ -26,7 +27,9 @@ func (p *pipeline) ForStream(lbls labels.Labels) StreamPipeline {
 		p.last = sp
 		return sp
 	}
-	sp := &streamPipeline{stages: p.stages, lbls: lbls, builder: NewLabelsBuilder(lbls)}
+	b := NewLabelsBuilder(lbls)
+	b.required = p.required
+	sp := &streamPipeline{stages: p.stages, lbls: lbls, builder: b}
 	p.streams[h] = sp
 	p.last = sp
 	return sp
