@@ -301,7 +301,8 @@ func compressBlock(enc Encoding, dst, raw []byte) ([]byte, error) {
 // compressBlockWith is compressBlock with the codec given as a function appending the
 // compression of src to dst.
 func compressBlockWith(dst, raw []byte, compress func(dst, src []byte) ([]byte, error)) ([]byte, error) {
-	_, _, _, split, err := columnStarts(raw)
+	lay, err := columnStarts(raw, Version)
+	split := lay.lines
 	if err != nil {
 		return dst, fmt.Errorf("compress block: %w", err)
 	}

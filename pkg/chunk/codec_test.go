@@ -49,10 +49,10 @@ func TestCodecRoundTrip(t *testing.T) {
 }
 
 // TestBlockCodecRoundTrip checks compressBlock and decompressBlock on a block, on a block
-// of empty lines (an empty second part) and on damaged part sizes.
+// of empty lines (a second part of separators only) and on damaged part sizes.
 func TestBlockCodecRoundTrip(t *testing.T) {
 	raw, _ := rawBlock(t, 64<<10)
-	empty := handBlock(2, rawEntry{ts: 1}, rawEntry{ts: 2})
+	empty := handBlock(Version, rawEntry{ts: 1}, rawEntry{ts: 2})
 	for _, enc := range Encodings() {
 		for _, src := range [][]byte{raw, empty} {
 			comp, err := compressBlock(enc, []byte("prefix"), src)

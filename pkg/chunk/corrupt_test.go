@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -150,31 +151,58 @@ type rawEntry struct {
 }
 
 // handBlock encodes entries as a raw block of the given format version, as the head would
-// (but without sorting or checking them).
+// (but without sorting or checking them). Version 3 blocks keep one low byte of each delta
+// in a plane, at scale 1, and separate the lines by '\n' unless a line holds one.
 func handBlock(version int, es ...rawEntry) []byte {
-	var ts, lens, meta, lines, v1 []byte
+	var ts, lens, meta, lines, v1, plane, hi []byte
+	separated := version >= 3
+	for _, e := range es {
+		if strings.Contains(e.line, "\n") {
+			separated = false
+		}
+	}
 	var prev int64
 	for i, e := range es {
 		v1 = appendEntryV1(v1, i == 0, prev, e.ts, []byte(e.line), e.refs)
-		if i == 0 {
+		switch {
+		case i == 0:
 			ts = appendVarint(ts, e.ts)
-		} else {
+		case version >= 3:
+			plane = append(plane, byte(e.ts-prev))
+			hi = appendUvarint(hi, uint64(e.ts-prev)>>8)
+		default:
 			ts = appendUvarint(ts, uint64(e.ts-prev))
 		}
-		lens = appendUvarint(lens, uint64(len(e.line)))
+		if !separated {
+			lens = appendUvarint(lens, uint64(len(e.line)))
+		}
 		meta = appendUvarint(meta, uint64(len(e.refs)/2))
 		for _, r := range e.refs {
 			meta = appendUvarint(meta, uint64(r))
 		}
 		lines = append(lines, e.line...)
+		if separated {
+			lines = append(lines, '\n')
+		}
 		prev = e.ts
 	}
 	if version == 1 {
 		return v1
 	}
+	if version >= 3 {
+		ts = append(ts, 0, 1) // scale 10^0, one plane
+		ts = append(append(ts, plane...), hi...)
+	}
 	var b []byte
 	for _, col := range [][]byte{ts, lens, meta} {
 		b = appendUvarint(b, uint64(len(col)))
+	}
+	if version >= 3 {
+		if separated {
+			b = append(b, flagSeparated, '\n')
+		} else {
+			b = append(b, 0, 0)
+		}
 	}
 	return append(append(append(append(b, ts...), lens...), meta...), lines...)
 }
@@ -197,9 +225,40 @@ func TestCorruptBlockContents(t *testing.T) {
 		{"length column too long", 2, []byte{1, 2, 1, 10, 1, 1, 0, 'x'}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
 		{"metadata column too long", 2, []byte{1, 1, 2, 10, 1, 0, 0, 'x'}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
 		{"bytes after the last line", 2, append(handBlock(2, x), 'y'), BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
+		{"bytes after the last line", 3, append(handBlock(3, x), 'y'), BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
 		{"metadata count too high", 2, []byte{1, 1, 2, 10, 1, 200, 1, 'x'}, BlockMeta{MinT: 5, MaxT: 5, Entries: 1}},
 	}
-	for _, v := range []int{1, 2} {
+	// Version 3: x alone is 3 0 1 (column sizes), 1 '\n' (separated), 10 0 1 (timestamp 5,
+	// scale 10^0, one plane: of no delta), 0 (no metadata), "x\n".
+	v3 := func(b ...byte) []byte { return b }
+	two := func(hi []byte, scale byte) []byte { // x and a second entry whose delta is hi
+		ts := append([]byte{10, scale, 1, 0xff}, hi...)
+		b := appendUvarint(nil, uint64(len(ts)))
+		b = append(b, 0, 2, flagSeparated, '\n')
+		return append(append(b, ts...), 0, 0, 'x', '\n', 'y', '\n')
+	}
+	two2 := BlockMeta{MinT: 5, MaxT: maxInt64, Entries: 2}
+	one := BlockMeta{MinT: 5, MaxT: 5, Entries: 1}
+	tests = append(tests, []struct {
+		name    string
+		version int
+		raw     []byte
+		meta    BlockMeta
+	}{
+		{"unknown flags", 3, v3(3, 0, 1, 4, 0, 10, 0, 1, 0, 'x'), one},
+		{"separator without the flag", 3, v3(3, 0, 1, 0, '\n', 10, 0, 1, 0, 'x'), one},
+		{"separated lines with lengths", 3, v3(3, 1, 1, 1, '\n', 10, 0, 1, 1, 0, 'x', '\n'), one},
+		{"preamble truncated", 3, v3(3, 0, 1, 1), one},
+		{"scale out of range", 3, v3(3, 0, 1, 1, '\n', 10, 10, 1, 0, 'x', '\n'), one},
+		{"too many planes", 3, v3(3, 0, 1, 1, '\n', 10, 0, 9, 0, 'x', '\n'), one},
+		{"timestamp column truncated", 3, v3(1, 0, 1, 1, '\n', 10, 0, 'x', '\n'), one},
+		{"unterminated line", 3, v3(3, 0, 1, 1, '\n', 10, 0, 1, 0, 'x'), one},
+		{"planes past the column", 3, v3(3, 0, 2, 1, '\n', 10, 0, 1, 0, 0, 'x', '\n', 'y', '\n'), two2},
+		{"delta overflows its shift", 3, two(appendUvarint(nil, math.MaxUint64), 0), two2},
+		{"delta overflows its scale", 3, two(appendUvarint(nil, 1<<40), 9), two2},
+		{"delta overflows the time", 3, two(appendUvarint(nil, 1<<55), 0), two2},
+	}...)
+	for _, v := range []int{1, 2, 3} {
 		tests = append(tests, []struct {
 			name    string
 			version int

@@ -52,11 +52,11 @@ func TestGoldenChunks(t *testing.T) {
 			t.Fatalf("read golden chunk (rewrite with -update): %v", err)
 		}
 		if !bytes.Equal(b, golden) {
-			t.Errorf("%s: the head encodes these entries differently now; a layout change must bump Version (and keep reading the old one: see testdata/v1), then rewrite with -update", path)
+			t.Errorf("%s: the head encodes these entries differently now; a layout change must bump Version (and keep reading the old one: move these to testdata/v<old version>), then rewrite with -update", path)
 		}
 		// The current version, and every older one kept in testdata/v<N>, read back the same
 		// (lz4 came with version 2).
-		paths := []string{path}
+		paths := []string{path, filepath.Join("testdata", "v2", name+".chunk")}
 		if enc != EncLZ4 {
 			paths = append(paths, filepath.Join("testdata", "v1", name+".chunk"))
 		}

@@ -1,7 +1,9 @@
 package chunk
 
 import (
+	"bytes"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync"
 
@@ -229,41 +231,121 @@ func (h *Head) sortedRaw(dst []byte, from, through int64) (raw []byte, n int, mi
 	if len(order) == 0 {
 		return dst, 0, 0, 0
 	}
-	// The columns' sizes go first (block.go), so measure them before writing them.
-	var cols columns
-	var prev int64
-	for i, idx := range order {
-		e := &h.entries[idx]
-		cols.add(i == 0, prev, e.ts, int(e.lineLen), h.refs[e.refsOff:e.refsOff+e.refsCount])
-		prev = e.ts
+	return h.appendBlock(dst, order), len(order), h.entries[order[0]].ts, h.entries[order[len(order)-1]].ts
+}
+
+// anyLineHolds reports whether a line of the entries order lists holds c.
+func (h *Head) anyLineHolds(order []int32, c byte) bool {
+	if len(order) == len(h.entries) { // the whole head block: one search of all its lines
+		return bytes.IndexByte(h.lines, c) >= 0
 	}
-	dst = appendUvarint(dst, uint64(cols.ts))
-	dst = appendUvarint(dst, uint64(cols.lens))
-	dst = appendUvarint(dst, uint64(cols.meta))
-	for i, idx := range order {
-		ts := h.entries[idx].ts
-		if i == 0 {
-			dst = appendVarint(dst, ts)
-		} else {
-			dst = appendUvarint(dst, uint64(ts-prev))
+	for _, idx := range order {
+		e := &h.entries[idx]
+		if bytes.IndexByte(h.lines[e.lineOff:e.lineOff+e.lineLen], c) >= 0 {
+			return true
 		}
+	}
+	return false
+}
+
+// appendBlock appends the raw block (format Version, block.go) of the head entries order
+// lists, in that order (non-decreasing timestamps), to dst.
+func (h *Head) appendBlock(dst []byte, order []int32) []byte {
+	n := len(order)
+	first := h.entries[order[0]].ts
+	// The delta scale: the largest 10^e dividing every delta.
+	exp := len(pow10) - 1
+	prev := first
+	for _, idx := range order[1:] {
+		d := uint64(h.entries[idx].ts - prev)
+		for exp > 0 && d%pow10[exp] != 0 {
+			exp--
+		}
+		prev = h.entries[idx].ts
+	}
+	if n == 1 {
+		exp = 0
+	}
+	scale := pow10[exp]
+	// Low bytes in planes: those below the mean delta's top four bits, which are close to
+	// uniform for deltas spread around their mean.
+	k := 0
+	if n > 1 {
+		mean := uint64(prev-first) / scale / uint64(n-1)
+		k = max(0, (bits.Len64(mean)-4)/8)
+	}
+	shift := uint(8 * k)
+	// A separator no line holds, if there is one.
+	sep, separated := byte('\n'), true
+	if h.anyLineHolds(order, sep) {
+		sep = 0
+		separated = !h.anyLineHolds(order, sep)
+	}
+
+	// The columns' sizes go first, so measure them before writing them.
+	tsLen := uvarintLen(uint64(first<<1)^uint64(first>>63)) + 2 + k*(n-1)
+	lensLen, metaLen := 0, 0
+	prev = first
+	for _, idx := range order {
+		en := &h.entries[idx]
+		if !separated {
+			lensLen += uvarintLen(uint64(en.lineLen))
+		}
+		metaLen += uvarintLen(uint64(en.refsCount / 2))
+		for _, r := range h.refs[en.refsOff : en.refsOff+en.refsCount] {
+			metaLen += uvarintLen(uint64(r))
+		}
+	}
+	for _, idx := range order[1:] {
+		ts := h.entries[idx].ts
+		tsLen += uvarintLen(uint64(ts-prev) / scale >> shift)
 		prev = ts
 	}
-	for _, idx := range order {
-		dst = appendUvarint(dst, uint64(h.entries[idx].lineLen))
+	dst = appendUvarint(dst, uint64(tsLen))
+	dst = appendUvarint(dst, uint64(lensLen))
+	dst = appendUvarint(dst, uint64(metaLen))
+	if separated {
+		dst = append(dst, flagSeparated, sep)
+	} else {
+		dst = append(dst, 0, 0)
+	}
+
+	dst = appendVarint(dst, first)
+	dst = append(dst, byte(exp), byte(k))
+	for b := range k {
+		prev = first
+		for _, idx := range order[1:] {
+			ts := h.entries[idx].ts
+			dst = append(dst, byte((uint64(ts-prev)/scale)>>(8*b)))
+			prev = ts
+		}
+	}
+	prev = first
+	for _, idx := range order[1:] {
+		ts := h.entries[idx].ts
+		dst = appendUvarint(dst, uint64(ts-prev)/scale>>shift)
+		prev = ts
+	}
+	if !separated {
+		for _, idx := range order {
+			dst = appendUvarint(dst, uint64(h.entries[idx].lineLen))
+		}
 	}
 	for _, idx := range order {
-		e := &h.entries[idx]
-		dst = appendUvarint(dst, uint64(e.refsCount/2))
-		for _, r := range h.refs[e.refsOff : e.refsOff+e.refsCount] {
+		en := &h.entries[idx]
+		dst = appendUvarint(dst, uint64(en.refsCount/2))
+		for _, r := range h.refs[en.refsOff : en.refsOff+en.refsCount] {
 			dst = appendUvarint(dst, uint64(r))
 		}
 	}
 	for _, idx := range order {
-		e := &h.entries[idx]
-		dst = append(dst, h.lines[e.lineOff:e.lineOff+e.lineLen]...)
+		en := &h.entries[idx]
+		dst = append(dst, h.lines[en.lineOff:en.lineOff+en.lineLen]...)
+		if separated {
+			dst = append(dst, sep)
+		}
 	}
-	return dst, len(order), h.entries[order[0]].ts, h.entries[order[len(order)-1]].ts
+	return dst
 }
 
 // Entries returns the number of entries appended (duplicates excluded).

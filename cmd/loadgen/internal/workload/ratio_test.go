@@ -20,7 +20,8 @@ var ratios = flag.Bool("ratios", false, "measure how the benchmark workload comp
 //	go test -run TestWorkloadRatios -v ./cmd/loadgen/internal/workload -args -ratios
 //
 // It prints the ratio of the chunks an ingester would cut (per stream, at most 2h of log time
-// each, the default codec), and of each stream's lines alone in 256 KiB blocks per zstd level.
+// each, the default codec), of each stream's lines alone in 256 KiB blocks per zstd level, and
+// of each chunk's lines as one block at zstd's slowest levels.
 // Without -ratios it runs on 20,000 lines and checks only that the figures are plausible.
 func TestWorkloadRatios(t *testing.T) {
 	lines := 20000
@@ -41,6 +42,8 @@ func TestWorkloadRatios(t *testing.T) {
 
 	// Chunks as the ingester cuts them: full at the target size, or spanning 2h.
 	stored := 0
+	var chunkLines [][]byte // each chunk's lines, back to back
+	var cur []byte
 	for _, es := range perStream {
 		var h *chunk.Head
 		cut := func() {
@@ -53,6 +56,7 @@ func TestWorkloadRatios(t *testing.T) {
 			}
 			stored += len(b)
 			h = nil
+			chunkLines, cur = append(chunkLines, cur), nil
 		}
 		for i := range es {
 			e := &es[i]
@@ -71,6 +75,7 @@ func TestWorkloadRatios(t *testing.T) {
 			if err := h.Append(e); err != nil {
 				t.Fatal(err)
 			}
+			cur = append(cur, e.Line...)
 		}
 		cut()
 	}
@@ -104,5 +109,28 @@ func TestWorkloadRatios(t *testing.T) {
 		if level == zstd.SpeedFastest && (float64(raw)/float64(n) < chunks || chunks < 2) {
 			t.Errorf("lines alone compress %.2f : 1, chunks %.2f : 1: implausible", float64(raw)/float64(n), chunks)
 		}
+	}
+
+	if !*ratios {
+		return
+	}
+	// The upper bound of slower settings: each chunk's lines as one block (the chunk is the
+	// largest unit a query reads whole), at zstd's two slowest levels.
+	for _, level := range []zstd.EncoderLevel{zstd.SpeedBetterCompression, zstd.SpeedBestCompression} {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(false), zstd.WithWindowSize(4<<20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, lineBytes := 0, 0
+		var out []byte
+		for _, l := range chunkLines {
+			out = enc.EncodeAll(l, out[:0])
+			n += len(out)
+			lineBytes += len(l)
+		}
+		if lineBytes != raw {
+			t.Fatalf("chunks hold %d line bytes, want %d", lineBytes, raw)
+		}
+		report("lines only, one block per chunk, zstd %s: %.2f : 1", level, float64(raw)/float64(n))
 	}
 }
