@@ -52,8 +52,11 @@ type Deps struct {
 	// Index answers /index/stats and /index/volume; nil takes Reader when it implements it.
 	Index IndexReader
 	// Logs streams raw entries for /patterns; nil takes Reader when it implements it.
-	Logs        logql.Querier
-	Tailer      Tailer // live tails (/tail); nil answers 404
+	Logs   logql.Querier
+	Tailer Tailer // live tails (/tail); nil answers 404
+	// Ingester serves this process's in-memory streams to the queriers of other processes
+	// (the internal /ingester/select_logs and /ingester/series routes); nil, not served.
+	Ingester    IngesterReader
 	AuthEnabled bool
 	// MaxPushBytes bounds a push body, compressed and decompressed (Loki's
 	// distributor max_recv_msg_size, 100 MB by default).
@@ -146,6 +149,10 @@ func (a *API) Handler() http.Handler {
 	route("GET /loki/api/v1/status/buildinfo", http.HandlerFunc(a.buildInfo))
 	if a.d.Flusher != nil {
 		route("POST /flush", http.HandlerFunc(a.flush), "POST /ingester/flush")
+	}
+	if a.d.Ingester != nil {
+		route("POST /ingester/select_logs", t(a.ingesterSelectLogs))
+		route("POST /ingester/series", t(a.ingesterSeries))
 	}
 	route("GET /ready", http.HandlerFunc(a.ready))
 	route("GET /config", http.HandlerFunc(a.config))

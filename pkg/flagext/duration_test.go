@@ -90,3 +90,16 @@ func TestSecretURLHidden(t *testing.T) {
 		t.Fatalf("Value = %q", u.Value())
 	}
 }
+
+func TestStrings(t *testing.T) {
+	var s Strings
+	if err := s.Set(" a:1, dns+b:2 ,,"); err != nil {
+		t.Fatal(err)
+	}
+	if len(s) != 2 || s[0] != "a:1" || s[1] != "dns+b:2" || s.String() != "a:1,dns+b:2" {
+		t.Fatalf("Set = %q", s)
+	}
+	if err := s.Set(""); err != nil || len(s) != 0 {
+		t.Fatalf("Set(\"\") = %q, %v; want empty", s, err)
+	}
+}

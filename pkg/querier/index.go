@@ -26,10 +26,11 @@ func (q *Querier) IndexStats(ctx context.Context, from, through int64, ms []*lab
 	if err != nil {
 		return index.Stats{}, fmt.Errorf("index stats: %w", err)
 	}
-	if q.ingester == nil {
+	ing := q.local()
+	if ing == nil {
 		return st, nil
 	}
-	mem := q.ingester.UnflushedStats(ctx, id, from, through, ms)
+	mem := ing.UnflushedStats(ctx, id, from, through, ms)
 	if len(mem) == 0 {
 		return st, nil
 	}
@@ -81,8 +82,8 @@ func (q *Querier) Volume(ctx context.Context, from, through int64, req index.Vol
 	for i := range stored {
 		groups[stored[i].Name] = &stored[i]
 	}
-	if q.ingester != nil {
-		addVolumes(groups, q.ingester.UnflushedStats(ctx, id, from, through, run), req, ms)
+	if ing := q.local(); ing != nil {
+		addVolumes(groups, ing.UnflushedStats(ctx, id, from, through, run), req, ms)
 	}
 	out := make([]index.Volume, 0, len(groups))
 	for _, v := range groups {

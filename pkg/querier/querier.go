@@ -17,18 +17,27 @@ import (
 	"github.com/sluicelog/sluice/pkg/tenant"
 )
 
-// Querier reads from the ingester and the store. The tenant comes from the context.
+// Querier reads from the ingesters and the store. The tenant comes from the context.
 type Querier struct {
-	ingester *ingester.Ingester
-	store    *storage.Store
+	ingesters Ingesters
+	store     *storage.Store
 }
 
 var _ logql.Querier = (*Querier)(nil)
 
-// New returns a Querier over ing and store. ing is nil in a process that runs no ingester: the
-// querier then answers from the store only, which holds what the ingesters flushed.
-func New(ing *ingester.Ingester, store *storage.Store) *Querier {
-	return &Querier{ingester: ing, store: store}
+// New returns a Querier over ings and store: ings is the ingester of this process (Local), or
+// those of other processes (Remote), or nil; the querier then answers from the store only,
+// which holds what the ingesters flushed.
+func New(ings Ingesters, store *storage.Store) *Querier {
+	return &Querier{ingesters: ings, store: store}
+}
+
+// local returns the ingester of this process, or nil.
+func (q *Querier) local() *ingester.Ingester {
+	if l, ok := q.ingesters.(Local); ok {
+		return l.Ingester
+	}
+	return nil
 }
 
 // SelectLogs implements logql.Querier.
@@ -41,10 +50,10 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 	if err != nil {
 		return nil, err
 	}
-	if q.ingester == nil {
+	if q.ingesters == nil {
 		return fromStore, nil
 	}
-	fromIngester, err := q.ingester.SelectLogs(ctx, id, p)
+	fromIngester, err := q.ingesters.SelectLogs(ctx, id, p)
 	if err != nil {
 		fromStore.Close()
 		return nil, err
@@ -65,8 +74,12 @@ func (q *Querier) Series(ctx context.Context, from, through int64, ms []*labels.
 		return nil, err
 	}
 	all := stored
-	if q.ingester != nil {
-		all = append(all, q.ingester.Series(ctx, id, from, through, ms)...)
+	if q.ingesters != nil {
+		mem, err := q.ingesters.Series(ctx, id, from, through, ms)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, mem...)
 	}
 	sort.Slice(all, func(a, b int) bool { return labels.Compare(all[a], all[b]) < 0 })
 	return slices.CompactFunc(all, labels.Equal), nil

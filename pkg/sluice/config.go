@@ -15,6 +15,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/compactor"
 	"github.com/sluicelog/sluice/pkg/flagext"
 	"github.com/sluicelog/sluice/pkg/ingester"
+	"github.com/sluicelog/sluice/pkg/querier"
 	"github.com/sluicelog/sluice/pkg/querier/queryrange"
 	"github.com/sluicelog/sluice/pkg/runtimeconfig"
 	"github.com/sluicelog/sluice/pkg/storage"
@@ -82,6 +83,42 @@ type ChunkStoreConfig struct {
 // QuerierConfig is Loki's querier block; live tails are the querier's in Loki.
 type QuerierConfig struct {
 	tail.Config `yaml:",inline"`
+	// QueryIngestersWithin: queries whose range ends longer ago than this are answered from
+	// the store alone, without asking remote ingesters (0: always ask them). The ingester of
+	// the querier's own process is always asked.
+	QueryIngestersWithin flagext.Duration `yaml:"query_ingesters_within"`
+	// IngesterAddresses are the HTTP addresses (host:port, or dns+host:port for every A and
+	// AAAA record of host) of the ingesters a querier without its own asks for the lines they
+	// have not flushed yet (a Sluice setting; Loki finds its ingesters through the ring).
+	IngesterAddresses flagext.Strings `yaml:"ingester_addresses"`
+}
+
+// DefaultQueryIngestersWithin is Loki's default querier.query_ingesters_within.
+const DefaultQueryIngestersWithin = 3 * time.Hour
+
+// RegisterFlags registers the querier's flags and the live tails'.
+func (c *QuerierConfig) RegisterFlags(fs *flag.FlagSet) {
+	c.Config.RegisterFlags(fs)
+	c.QueryIngestersWithin = flagext.Duration(DefaultQueryIngestersWithin)
+	fs.Var(&c.QueryIngestersWithin, "querier.query-ingesters-within", "Ask remote ingesters only for queries whose range ends within this long of now (0: every query).")
+	fs.Var(&c.IngesterAddresses, "querier.ingester-addresses", "Comma-separated HTTP addresses (host:port, or dns+host:port for every A/AAAA record of host) of the ingesters a querier without its own ingester reads unflushed lines from.")
+}
+
+// Validate checks the querier's settings.
+func (c *QuerierConfig) Validate() error {
+	var errs []error
+	if err := c.Config.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.QueryIngestersWithin < 0 {
+		errs = append(errs, fmt.Errorf("querier.query_ingesters_within: must not be negative, got %s", c.QueryIngestersWithin))
+	}
+	for _, addr := range c.IngesterAddresses {
+		if err := querier.ParseAddress(addr); err != nil {
+			errs = append(errs, fmt.Errorf("querier.ingester_addresses: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // DistributorConfig configures the write path's front door.

@@ -151,10 +151,24 @@ func (s *Sluice) initIngester() error {
 	return nil
 }
 
-// initQuerier builds the querier (over the ingester of this process, if it runs one, and the
-// store) and the engine, with the query frontend in front when the target runs it.
+// initQuerier builds the querier (over the ingester of this process if it runs one, else the
+// remote ingesters configured, and the store) and the engine, with the query frontend in front
+// when the target runs it.
 func (s *Sluice) initQuerier() error {
-	s.querier = querier.New(s.ingester, s.store)
+	var ings querier.Ingesters
+	switch {
+	case s.ingester != nil:
+		ings = querier.Local{Ingester: s.ingester}
+	case len(s.cfg.Querier.IngesterAddresses) > 0:
+		remote, err := querier.NewRemote(s.cfg.Querier.IngesterAddresses, s.cfg.Querier.QueryIngestersWithin.D())
+		if err != nil {
+			return fmt.Errorf("querier.ingester_addresses: %w", err)
+		}
+		ings = remote
+	default:
+		s.logger.Warn("querier.ingester_addresses is empty: queries see only lines the ingesters have flushed to the store, up to ingester.max_chunk_age late")
+	}
+	s.querier = querier.New(ings, s.store)
 	s.engine = newEngine(querier.WithDeletes(s.querier, s.deletes), s.overrides)
 	if s.modules.Has(QueryFrontend) {
 		s.engine = s.newFrontend(s.engine)
@@ -183,6 +197,7 @@ func (s *Sluice) initAPI() error {
 	if s.ingester != nil {
 		deps.Pusher = distributor.New(s.overrides, s.ingester, s.reg)
 		deps.Flusher = s.ingester
+		deps.Ingester = s.ingester
 	}
 	var tails *tail.Registry
 	if s.querier != nil {

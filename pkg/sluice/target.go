@@ -88,13 +88,16 @@ func (c *Config) validateTarget() error {
 	// Sluice has no gRPC between modules: a distributor sends pushes to the ingester of its own
 	// process, and a query frontend to the querier of its own process.
 	if m.Has(Distributor) && !m.Has(Ingester) {
-		errs = append(errs, fmt.Errorf("target: %q runs a distributor without an ingester; Sluice has no remote ingesters, so run them together (target=write)", c.Target))
+		errs = append(errs, fmt.Errorf("target: %q runs a distributor without an ingester; Sluice's distributor has no remote ingesters, so run them together (target=write)", c.Target))
 	}
 	if m.Has(Ingester) && !m.Has(Distributor) {
 		errs = append(errs, fmt.Errorf("target: %q runs an ingester without a distributor, so nothing could push to it; run them together (target=write)", c.Target))
 	}
 	if m.Has(QueryFrontend) && !m.Has(Querier) {
 		errs = append(errs, fmt.Errorf("target: %q runs a query frontend without a querier; Sluice has no remote queriers, so run them together (target=read)", c.Target))
+	}
+	if m.Has(Ingester) && len(c.Querier.IngesterAddresses) > 0 {
+		errs = append(errs, fmt.Errorf("querier.ingester_addresses: must be empty when the target (%q) runs an ingester; its querier reads that one", c.Target))
 	}
 	if !m.All() {
 		if _, useS3 := c.objectStore(); !useS3 {

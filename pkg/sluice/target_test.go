@@ -40,6 +40,13 @@ func TestTargetValidation(t *testing.T) {
 		{name: "trailing comma", args: append([]string{"-target=write,"}, s3...), wantErr: "has an empty name"},
 		{name: "refresh interval", args: []string{"-compactor.delete-request-store.refresh-interval=0s"}, wantErr: "compactor.delete_request_store_refresh_interval: must be positive"},
 		{name: "absolute key prefix", yaml: "compactor:\n  delete_request_store_key_prefix: /deletes/\n", wantErr: "compactor.delete_request_store_key_prefix"},
+		{name: "read with ingester addresses", args: append([]string{"-target=read", "-querier.ingester-addresses=10.0.0.1:3100, dns+write.ns.svc:3100"}, s3...), want: []string{"querier", "query-frontend"}},
+		{name: "ingester addresses in yaml", yaml: "target: querier\nstorage_config:\n  aws:\n    bucketnames: logs\nquerier:\n  ingester_addresses: [dns+write:3100]\n  query_ingesters_within: 0s\n", want: []string{"querier"}},
+		{name: "ingester addresses with an ingester", args: []string{"-querier.ingester-addresses=10.0.0.1:3100"}, wantErr: `querier.ingester_addresses: must be empty when the target ("all") runs an ingester`},
+		{name: "ingester addresses with write", args: append([]string{"-target=write", "-querier.ingester-addresses=10.0.0.1:3100"}, s3...), wantErr: "querier.ingester_addresses: must be empty"},
+		{name: "bad ingester address", args: append([]string{"-target=read", "-querier.ingester-addresses=write:http"}, s3...), wantErr: `querier.ingester_addresses: "write:http" has no valid port`},
+		{name: "ingester address without port", yaml: "target: read\nstorage_config:\n  aws:\n    bucketnames: logs\nquerier:\n  ingester_addresses: [dns+write]\n", wantErr: `querier.ingester_addresses: "dns+write" is not host:port`},
+		{name: "negative query_ingesters_within", args: []string{"-querier.query-ingesters-within=-1h"}, wantErr: "querier.query_ingesters_within: must not be negative"},
 		{name: "key prefix with ..", yaml: "compactor:\n  delete_request_store_key_prefix: a/../b/\n", wantErr: "compactor.delete_request_store_key_prefix"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,6 +71,23 @@ func TestTargetValidation(t *testing.T) {
 				t.Fatalf("modules of %q = %v, want %v", cfg.Target, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestQuerierIngesterDefaults(t *testing.T) {
+	cfg, err := loadYAML(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Querier.QueryIngestersWithin.D() != 3*time.Hour || len(cfg.Querier.IngesterAddresses) != 0 {
+		t.Fatalf("querier defaults = %s, %q; want 3h and no addresses", cfg.Querier.QueryIngestersWithin, cfg.Querier.IngesterAddresses)
+	}
+	y, err := cfg.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(y), "query_ingesters_within: 3h") || !strings.Contains(string(y), "ingester_addresses: []") {
+		t.Fatalf("/config does not show the querier's ingester settings:\n%s", y)
 	}
 }
 

@@ -210,6 +210,18 @@ func TestSimpleScalable(t *testing.T) {
 				if m.String(w, "spec", "template", "metadata", "labels", "tier") != "query" {
 					t.Error("read.podLabels not on the read pods")
 				}
+				// Every write pod, through the write part's headless Service, on the pods' port.
+				want := []string{"dns+rel-sluice-write-headless.obs.svc.cluster.local:3100"}
+				if got := cfg.Querier.IngesterAddresses; len(got) != 1 || got[0] != want[0] {
+					t.Errorf("querier.ingester_addresses = %q, want %q", got, want)
+				}
+				headless := m.Find(objs, "Service", "rel-sluice-write-headless")
+				if m.Get(headless, "spec", "ports", 0, "port") != 3100 {
+					t.Errorf("write headless Service ports %v, want 3100", m.Get(headless, "spec", "ports"))
+				}
+			}
+			if p.target != "read" && len(cfg.Querier.IngesterAddresses) != 0 {
+				t.Errorf("%s has querier.ingester_addresses %q; only read pods ask the write pods", p.target, cfg.Querier.IngesterAddresses)
 			}
 			if p.target != "write" {
 				for _, a := range args {
@@ -230,6 +242,7 @@ func TestSimpleScalable(t *testing.T) {
 		"Deletion API (/loki/api/v1/delete):     http://rel-sluice-backend.obs.svc.cluster.local:3100\n",
 		"port-forward svc/rel-sluice-read 3100",
 		"data source of type Loki with the query URL above and an HTTP header X-Scope-OrgID",
+		"The read pods ask every write pod (through rel-sluice-write-headless) for the lines it has not\nflushed yet",
 	} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("NOTES.txt lacks %q:\n%s", want, notes)

@@ -87,6 +87,11 @@ spec:
         # Each write pod uploads its index tables under its own, stable name.
         - -boltdb.shipper.ingester-name=$(POD_NAME)
         {{- end }}
+        {{- if eq .component "read" }}
+        {{- $write := include "sluice.componentName" (dict "ctx" $root "component" "write") }}
+        # Lines the write pods have not flushed yet: ask every pod behind their headless Service.
+        - -querier.ingester-addresses=dns+{{ printf "%s-headless" $write | trunc 63 | trimSuffix "-" }}.{{ $root.Release.Namespace }}.svc.cluster.local:{{ $root.Values.sluice.port }}
+        {{- end }}
         {{- range concat $root.Values.sluice.extraArgs (default list $v.extraArgs) }}
         - {{ . | quote }}
         {{- end }}
