@@ -394,6 +394,13 @@ func TestSameQuerySharesPipeline(t *testing.T) {
 	if es, _ := collect(t, a, 1); !slices.Equal(lines(es), []string{"y3"}) {
 		t.Fatalf("a got %q", lines(es))
 	}
+	// a has y3 before b is offered it (the hub serves a group's tails in turn), and reading b
+	// now would make room for it. The hub takes pushes in order, so once c has a later push,
+	// b has been offered y3.
+	r.Push("t", []logproto.Stream{stream(`{app="x"}`, 11, "z2")})
+	if es, _ := collect(t, c, 2); !slices.Equal(lines(es), []string{"z", "z2"}) {
+		t.Fatalf("c got %q", lines(es))
+	}
 	es, ds := collect(t, b, 3)
 	if !slices.Equal(lines(es), []string{"y1", "y2"}) || len(ds) != 1 || ds[0].Timestamp != 10 {
 		t.Fatalf("b got %q and drops %v, want y1 y2 and y3 dropped", lines(es), ds)
