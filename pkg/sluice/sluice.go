@@ -206,7 +206,9 @@ func (s *Sluice) initAPI() error {
 		// Live tails see the pushes of this process's ingester; a querier without one has
 		// nothing to tail.
 		if s.ingester != nil {
-			tails = tail.New(s.cfg.Querier.Config, s.reg)
+			tcfg := s.cfg.Querier.Config
+			tcfg.TenantLimit = func(tenant string) int { return s.overrides.For(tenant).MaxConcurrentTailRequests }
+			tails = tail.New(tcfg, s.reg)
 			s.ingester.SetTailer(tails)
 			deps.Tailer = tails
 		}

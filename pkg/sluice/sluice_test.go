@@ -403,4 +403,14 @@ func TestQuerierTailConfig(t *testing.T) {
 	if _, err := sluice.LoadConfig([]string{"-config.file=" + file}); err == nil {
 		t.Fatal("a negative tail limit was accepted")
 	}
+	// Loki keeps the limit in limits_config (per tenant).
+	os.WriteFile(file, []byte("limits_config:\n  max_concurrent_tail_requests: 20\n"), 0o644)
+	cfg, err = sluice.LoadConfig([]string{"-config.file=" + file, "-common.path-prefix=" + t.TempDir()})
+	if err != nil || cfg.Limits.MaxConcurrentTailRequests != 20 {
+		t.Fatalf("limits_config.max_concurrent_tail_requests: %v, %+v", err, cfg)
+	}
+	os.WriteFile(file, []byte("limits_config:\n  max_concurrent_tail_requests: -2\n"), 0o644)
+	if _, err := sluice.LoadConfig([]string{"-config.file=" + file}); err == nil || !strings.Contains(err.Error(), "limits_config.max_concurrent_tail_requests") {
+		t.Fatalf("a negative limits_config tail limit: %v, want an error naming the key", err)
+	}
 }

@@ -24,6 +24,9 @@ type Config struct {
 	// BufferEntries and BufferBytes bound what one subscription holds for its reader.
 	BufferEntries int `yaml:"buffer_entries"`
 	BufferBytes   int `yaml:"buffer_bytes"`
+	// TenantLimit, when set, gives a tenant's own tail limit (its limits_config
+	// max_concurrent_tail_requests); a result of 0 or less means MaxPerTenant applies.
+	TenantLimit func(tenant string) int `yaml:"-"`
 }
 
 // Defaults. The buffer holds as much as Loki's querier does for one tail (10 responses of up

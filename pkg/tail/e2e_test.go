@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/sluicelog/sluice/pkg/logproto"
 	"github.com/sluicelog/sluice/pkg/push"
+	"github.com/sluicelog/sluice/pkg/sluice"
 	"github.com/sluicelog/sluice/pkg/sluice/sluicetest"
 )
 
@@ -519,4 +521,31 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestTailLimitsConfig: Loki's limits_config.max_concurrent_tail_requests bounds each tenant's
+// tails, and a tenant's runtime override replaces it; the tail past the limit is refused with
+// 400 and Loki's message before the websocket opens.
+func TestTailLimitsConfig(t *testing.T) {
+	overrides := t.TempDir() + "/overrides.yaml"
+	if err := os.WriteFile(overrides, []byte("overrides:\n  tenant-b:\n    max_concurrent_tail_requests: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := sluicetest.Start(t, sluicetest.WithAuth(), sluicetest.WithConfig(func(c *sluice.Config) {
+		c.Limits.MaxConcurrentTailRequests = 1
+		c.RuntimeConfig.File = overrides
+	}))
+	for tenant, limit := range map[string]int{"tenant-a": 1, "tenant-b": 2} {
+		h := http.Header{"X-Scope-OrgID": {tenant}}
+		for range limit {
+			mustTail(t, srv.URL, tailParams(`{app="x"}`), h)
+		}
+		_, resp, err := dialTail(t, srv.URL, "/loki/api/v1/tail", tailParams(`{app="x"}`), h, nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("%s: tail %d: err=%v, %s; want 400", tenant, limit+1, err, respBody(resp))
+		}
+		if body := respBody(resp); !strings.Contains(body, fmt.Sprintf("max concurrent tail requests limit exceeded, count > limit (%d > %d)", limit+1, limit)) {
+			t.Fatalf("%s: tail %d answered %s", tenant, limit+1, body)
+		}
+	}
 }

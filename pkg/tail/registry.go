@@ -102,7 +102,13 @@ func (r *Registry) Subscribe(tenant, query string, delayFor time.Duration) (*Sub
 	if h != nil {
 		n = len(*h.subs.Load())
 	}
-	if max := r.cfg.MaxPerTenant; max > 0 && n >= max {
+	max := r.cfg.MaxPerTenant
+	if r.cfg.TenantLimit != nil {
+		if l := r.cfg.TenantLimit(tenant); l > 0 {
+			max = l
+		}
+	}
+	if max > 0 && n >= max {
 		return nil, &RequestError{Status: http.StatusBadRequest,
 			Err: fmt.Errorf("max concurrent tail requests limit exceeded, count > limit (%d > %d)", n+1, max)}
 	}

@@ -260,6 +260,24 @@ func TestMaxPerTenant(t *testing.T) {
 	subscribe(t, r, "t", `{app="x"}`, 0) // a closed tail frees its place
 }
 
+// TestTenantLimit checks that a tenant's own limit (limits_config and its overrides) replaces
+// MaxPerTenant for that tenant, in both directions, and that 0 falls back to MaxPerTenant.
+func TestTenantLimit(t *testing.T) {
+	own := map[string]int{"small": 1, "big": 3}
+	r := New(Config{MaxPerTenant: 2, TenantLimit: func(tenant string) int { return own[tenant] }}, nil)
+	for tenant, want := range map[string]int{"small": 1, "big": 3, "default": 2} {
+		for range want {
+			subscribe(t, r, tenant, `{app="x"}`, 0)
+		}
+		_, err := r.Subscribe(tenant, `{app="x"}`, 0)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("(%d > %d)", want+1, want)) {
+			t.Fatalf("%s: tail %d = %v, want the limit of %d", tenant, want+1, err, want)
+		}
+	}
+	own["small"] = 2 // overrides reload: the next Subscribe sees the new limit
+	subscribe(t, r, "small", `{app="x"}`, 0)
+}
+
 func TestMaxDurationEndsTail(t *testing.T) {
 	r := New(Config{MaxDuration: flagext.Duration(20 * time.Millisecond)}, nil)
 	s := subscribe(t, r, "t", `{app="x"}`, 0)

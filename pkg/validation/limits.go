@@ -31,13 +31,18 @@ type Limits struct {
 	MaxStructuredMetadataSize    flagext.ByteSize `yaml:"max_structured_metadata_size"`
 	MaxStructuredMetadataEntries int              `yaml:"max_structured_metadata_entries_count"`
 
-	MaxEntriesLimitPerQuery int              `yaml:"max_entries_limit_per_query"`
-	MaxQuerySeries          int              `yaml:"max_query_series"`
-	MaxQueryLength          flagext.Duration `yaml:"max_query_length"`
-	MaxQueryLookback        flagext.Duration `yaml:"max_query_lookback"`
-	QueryTimeout            flagext.Duration `yaml:"query_timeout"`
-	MaxQueryParallelism     int              `yaml:"max_query_parallelism"`
-	SplitQueriesByInterval  flagext.Duration `yaml:"split_queries_by_interval"`
+	MaxEntriesLimitPerQuery int `yaml:"max_entries_limit_per_query"`
+	// MaxConcurrentTailRequests is the number of live tails the tenant may have open, when
+	// positive. Loki keeps this limit here; Sluice's default for every tenant is
+	// querier.max_concurrent_tail_requests (-querier.max-concurrent-tail-requests), which a
+	// positive value here replaces for the tenant, in limits_config or its runtime overrides.
+	MaxConcurrentTailRequests int              `yaml:"max_concurrent_tail_requests"`
+	MaxQuerySeries            int              `yaml:"max_query_series"`
+	MaxQueryLength            flagext.Duration `yaml:"max_query_length"`
+	MaxQueryLookback          flagext.Duration `yaml:"max_query_lookback"`
+	QueryTimeout              flagext.Duration `yaml:"query_timeout"`
+	MaxQueryParallelism       int              `yaml:"max_query_parallelism"`
+	SplitQueriesByInterval    flagext.Duration `yaml:"split_queries_by_interval"`
 	// SplitInstantMetricQueriesByInterval is the length of the pieces the query frontend cuts
 	// the range of an instant metric query into (count_over_time({...}[24h]) at time T becomes
 	// 24 one-hour pieces run in parallel); 0 disables it.
@@ -95,6 +100,9 @@ func (l *Limits) Validate() error {
 	}
 	if l.MaxLabelNameLength <= 0 || l.MaxLabelValueLength <= 0 || l.MaxLabelNamesPerSeries <= 0 {
 		errs = append(errs, errors.New("limits_config: label length and count limits must be positive"))
+	}
+	if l.MaxConcurrentTailRequests < 0 {
+		errs = append(errs, fmt.Errorf("limits_config.max_concurrent_tail_requests: must not be negative, got %d", l.MaxConcurrentTailRequests))
 	}
 	if l.MaxEntriesLimitPerQuery < 0 {
 		errs = append(errs, fmt.Errorf("limits_config.max_entries_limit_per_query: must not be negative, got %d", l.MaxEntriesLimitPerQuery))
