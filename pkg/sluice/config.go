@@ -41,6 +41,9 @@ type Config struct {
 	Querier       QuerierConfig        `yaml:"querier"`
 	QueryRange    queryrange.Config    `yaml:"query_range"`
 	Compactor     compactor.Config     `yaml:"compactor"`
+
+	// LokiOnly holds Loki sections Sluice accepts and ignores (config_loki.go).
+	LokiOnly LokiOnlyConfig `yaml:",inline"`
 }
 
 // ServerConfig is the HTTP server's configuration.
@@ -52,6 +55,10 @@ type ServerConfig struct {
 	HTTPServerReadTimeout   flagext.Duration `yaml:"http_server_read_timeout"`
 	HTTPServerWriteTimeout  flagext.Duration `yaml:"http_server_write_timeout"`
 	HTTPServerIdleTimeout   flagext.Duration `yaml:"http_server_idle_timeout"`
+
+	// LokiOnly catches the block's other keys: Loki's gRPC settings, accepted and ignored,
+	// and anything else, an error (config_loki.go).
+	LokiOnly map[string]yaml.Node `yaml:",inline"`
 }
 
 // CommonConfig holds settings several components share.
@@ -60,6 +67,11 @@ type CommonConfig struct {
 	PathPrefix string `yaml:"path_prefix"`
 	// Storage is the object store every component shares unless storage_config says otherwise.
 	Storage CommonStorageConfig `yaml:"storage"`
+
+	// Loki's ring settings, accepted and ignored (config_loki.go).
+	InstanceAddr      string    `yaml:"instance_addr,omitempty"`
+	ReplicationFactor int       `yaml:"replication_factor,omitempty"`
+	Ring              yaml.Node `yaml:"ring,omitempty"`
 }
 
 // CommonStorageConfig is Loki's common.storage block: the object store storage_config falls
@@ -229,6 +241,7 @@ func (c *Config) Validate() error {
 	if err := c.validateTarget(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateLokiOnly()...)
 	if c.Server.HTTPListenPort < 0 || c.Server.HTTPListenPort > 65535 {
 		errs = append(errs, fmt.Errorf("server.http_listen_port: %d is not a port number", c.Server.HTTPListenPort))
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,6 +109,10 @@ func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 	mods, err := parseTarget(cfg.Target)
 	if err != nil {
 		return nil, err
+	}
+	for _, ignored := range cfg.IgnoredLokiSettings() {
+		setting, reason, _ := strings.Cut(ignored, ": ")
+		logger.Warn("ignoring a Loki setting", "setting", setting, "reason", reason)
 	}
 	s := &Sluice{cfg: cfg, modules: mods, logger: logger, reg: prometheus.NewRegistry(), overrides: validation.NewOverrides(cfg.Limits)}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -48,6 +48,10 @@ type Limits struct {
 	// 24 one-hour pieces run in parallel); 0 disables it.
 	SplitInstantMetricQueriesByInterval flagext.Duration `yaml:"split_instant_metric_queries_by_interval"`
 
+	// MetricAggregationEnabled is Loki's switch for its pattern ingester's aggregated
+	// metrics; Sluice accepts it and ignores it (it computes patterns at query time).
+	MetricAggregationEnabled bool `yaml:"metric_aggregation_enabled,omitempty"`
+
 	RetentionPeriod flagext.Duration  `yaml:"retention_period"`
 	RetentionStream []StreamRetention `yaml:"retention_stream"`
 }
