@@ -44,7 +44,8 @@ type Head struct {
 	count    int
 	minT     int64
 	maxT     int64
-	order    []int32 // sort order of the head block
+	order    []int32  // sort order of the head block
+	deltas   []uint64 // the stored timestamp deltas of the block being written
 	refsTemp []uint32
 }
 
@@ -253,25 +254,31 @@ func (h *Head) anyLineHolds(order []int32, c byte) bool {
 func (h *Head) appendBlock(dst []byte, order []int32) []byte {
 	n := len(order)
 	first := h.entries[order[0]].ts
-	// The delta scale: the largest 10^e dividing every delta.
+	// The stored deltas: each delta between neighbours divided by the largest 10^e that
+	// divides them all, computed once for the sizes and the two parts of the column.
+	deltas := h.deltas[:0]
 	exp := len(pow10) - 1
-	prev := first
+	last := first
 	for _, idx := range order[1:] {
-		d := uint64(h.entries[idx].ts - prev)
+		d := uint64(h.entries[idx].ts - last)
 		for exp > 0 && d%pow10[exp] != 0 {
 			exp--
 		}
-		prev = h.entries[idx].ts
+		deltas = append(deltas, d)
+		last = h.entries[idx].ts
 	}
 	if n == 1 {
 		exp = 0
 	}
-	scale := pow10[exp]
+	for i := range deltas {
+		deltas[i] /= pow10[exp]
+	}
+	h.deltas = deltas
 	// Low bytes in planes: those below the mean delta's top four bits, which are close to
 	// uniform for deltas spread around their mean.
 	k := 0
 	if n > 1 {
-		mean := uint64(prev-first) / scale / uint64(n-1)
+		mean := uint64(last-first) / pow10[exp] / uint64(n-1)
 		k = max(0, (bits.Len64(mean)-4)/8)
 	}
 	shift := uint(8 * k)
@@ -285,7 +292,6 @@ func (h *Head) appendBlock(dst []byte, order []int32) []byte {
 	// The columns' sizes go first, so measure them before writing them.
 	tsLen := uvarintLen(uint64(first<<1)^uint64(first>>63)) + 2 + k*(n-1)
 	lensLen, metaLen := 0, 0
-	prev = first
 	for _, idx := range order {
 		en := &h.entries[idx]
 		if !separated {
@@ -296,10 +302,8 @@ func (h *Head) appendBlock(dst []byte, order []int32) []byte {
 			metaLen += uvarintLen(uint64(r))
 		}
 	}
-	for _, idx := range order[1:] {
-		ts := h.entries[idx].ts
-		tsLen += uvarintLen(uint64(ts-prev) / scale >> shift)
-		prev = ts
+	for _, d := range deltas {
+		tsLen += uvarintLen(d >> shift)
 	}
 	dst = appendUvarint(dst, uint64(tsLen))
 	dst = appendUvarint(dst, uint64(lensLen))
@@ -313,18 +317,12 @@ func (h *Head) appendBlock(dst []byte, order []int32) []byte {
 	dst = appendVarint(dst, first)
 	dst = append(dst, byte(exp), byte(k))
 	for b := range k {
-		prev = first
-		for _, idx := range order[1:] {
-			ts := h.entries[idx].ts
-			dst = append(dst, byte((uint64(ts-prev)/scale)>>(8*b)))
-			prev = ts
+		for _, d := range deltas {
+			dst = append(dst, byte(d>>(8*b)))
 		}
 	}
-	prev = first
-	for _, idx := range order[1:] {
-		ts := h.entries[idx].ts
-		dst = appendUvarint(dst, uint64(ts-prev)/scale>>shift)
-		prev = ts
+	for _, d := range deltas {
+		dst = appendUvarint(dst, d>>shift)
 	}
 	if !separated {
 		for _, idx := range order {
