@@ -175,23 +175,10 @@ func (a *API) ingesterSeries(w http.ResponseWriter, r *http.Request) {
 	for _, ms := range sets {
 		out = append(out, a.d.Ingester.Series(r.Context(), id, start, end, ms)...)
 	}
-	out = sortedUnique(out)
+	slices.SortFunc(out, labels.Compare)
+	out = slices.CompactFunc(out, labels.Equal)
 	if out == nil {
 		out = []labels.Labels{}
 	}
 	writeJSON(w, out)
-}
-
-func sortedUnique(ls []labels.Labels) []labels.Labels {
-	if len(ls) < 2 {
-		return ls
-	}
-	slices.SortFunc(ls, labels.Compare)
-	out := ls[:1]
-	for _, l := range ls[1:] {
-		if !labels.Equal(l, out[len(out)-1]) {
-			out = append(out, l)
-		}
-	}
-	return out
 }
