@@ -38,6 +38,14 @@ func s3Push(t testing.TB, base string, streams []string, start, step int64, n in
 		}
 		req.Streams = append(req.Streams, st)
 	}
+	pushProto(t, base, req)
+	sort.Strings(want)
+	return want
+}
+
+// pushProto pushes req to base as protobuf and fails the test unless it is accepted (204).
+func pushProto(t testing.TB, base string, req *logproto.PushRequest) {
+	t.Helper()
 	resp, err := http.Post(base+"/loki/api/v1/push", push.ContentTypeProto, bytes.NewReader(push.Encode(req)))
 	if err != nil {
 		t.Fatalf("push: %v", err)
@@ -47,8 +55,6 @@ func s3Push(t testing.TB, base string, streams []string, start, step int64, n in
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("push: %d %s", resp.StatusCode, body)
 	}
-	sort.Strings(want)
-	return want
 }
 
 // s3Query returns every line of query over [from, to) as "stream ts line", sorted, and the

@@ -1,10 +1,8 @@
 package sluice_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,7 +13,6 @@ import (
 	"time"
 
 	"github.com/sluicelog/sluice/pkg/logproto"
-	"github.com/sluicelog/sluice/pkg/push"
 	"github.com/sluicelog/sluice/pkg/sluice"
 	"github.com/sluicelog/sluice/pkg/sluice/sluicetest"
 	"github.com/sluicelog/sluice/pkg/storage/s3"
@@ -154,41 +151,20 @@ func instantValue(t *testing.T, base, query string, ts time.Time) float64 {
 	return f
 }
 
-// pushEntries pushes entries of one stream to base.
-func pushEntries(t *testing.T, base, stream string, entries []logproto.Entry) {
-	t.Helper()
-	req := &logproto.PushRequest{Streams: []logproto.Stream{{Labels: stream, Entries: entries}}}
-	resp, err := http.Post(base+"/loki/api/v1/push", push.ContentTypeProto, bytes.NewReader(push.Encode(req)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("push: %d %s", resp.StatusCode, body)
-	}
-}
-
 // queryOrder returns the lines of a log query in the order of the answer's first stream, and
 // the number of streams.
 func queryOrder(t *testing.T, base, query string, from, to int64, dir string, limit int) ([]string, int) {
 	t.Helper()
-	v := url.Values{"query": {query}, "start": {strconv.FormatInt(from, 10)}, "end": {strconv.FormatInt(to, 10)},
-		"limit": {strconv.Itoa(limit)}, "direction": {dir}}
-	var data struct {
-		Result []struct {
-			Values [][]string `json:"values"`
-		} `json:"result"`
-	}
-	getJSON(t, base, "/loki/api/v1/query_range", v, &data)
-	if len(data.Result) == 0 {
+	qr := queryRange(t, base, url.Values{"query": {query}, "start": {strconv.FormatInt(from, 10)},
+		"end": {strconv.FormatInt(to, 10)}, "limit": {strconv.Itoa(limit)}, "direction": {dir}})
+	if len(qr.Data.Result) == 0 {
 		return nil, 0
 	}
 	var out []string
-	for _, v := range data.Result[0].Values {
+	for _, v := range qr.Data.Result[0].Values {
 		out = append(out, v[1])
 	}
-	return out, len(data.Result)
+	return out, len(qr.Data.Result)
 }
 
 // TestSplitTargetsReadAsksEveryIngester: one stream's lines go alternately to two write
@@ -216,8 +192,8 @@ func TestSplitTargetsReadAsksEveryIngester(t *testing.T) {
 		}
 		want = append(want, e.Line)
 	}
-	pushEntries(t, w1.URL, `{app="two"}`, one)
-	pushEntries(t, w2.URL, `{app="two"}`, two)
+	pushProto(t, w1.URL, &logproto.PushRequest{Streams: []logproto.Stream{{Labels: `{app="two"}`, Entries: one}}})
+	pushProto(t, w2.URL, &logproto.PushRequest{Streams: []logproto.Stream{{Labels: `{app="two"}`, Entries: two}}})
 	from, to := start, time.Now().Add(time.Minute).UnixNano()
 	backward := slices.Clone(want)
 	slices.Reverse(backward)
