@@ -2,6 +2,7 @@ package sluice
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -31,66 +32,47 @@ type LokiOnlyConfig struct {
 	Ruler yaml.Node `yaml:"ruler,omitempty"`
 }
 
-// lokiOnlyReasons says why each accepted Loki setting is ignored, by its YAML path.
-var lokiOnlyReasons = map[string]string{
-	"schema_config":             "Sluice has one chunk and index format; the object store is chosen by storage_config",
-	"memberlist":                "Sluice has no hash ring",
-	"frontend":                  "Sluice's query frontend runs in the querier's process, configured by query_range",
-	"frontend_worker":           "Sluice's query frontend runs in the querier's process",
-	"query_scheduler":           "Sluice's query frontend runs in the querier's process",
-	"ingester_client":           "Sluice's processes talk over HTTP",
-	"pattern_ingester":          "Sluice computes patterns at query time",
-	"analytics":                 "Sluice reports no usage statistics",
-	"tracing":                   "Sluice does not export traces",
-	"server.grpc_*":             "Sluice serves HTTP only",
-	"common.instance_addr":      "Sluice has no hash ring",
-	"common.ring":               "Sluice has no hash ring",
-	"common.replication_factor": "Sluice does not replicate streams (1 is the only value accepted)",
-	"limits_config.metric_aggregation_enabled": "Sluice computes patterns and aggregations at query time",
-}
+// Why Sluice ignores the Loki settings it accepts.
+const (
+	noRing        = "Sluice has no hash ring"
+	inProcessPath = "Sluice's query frontend runs in the querier's process, configured by query_range"
+	atQueryTime   = "Sluice computes patterns at query time"
+)
 
 // IgnoredLokiSettings lists the Loki settings present in the configuration that Sluice
-// accepts without acting on them, each with the reason, for a warning at start.
+// accepts without acting on them, each as "setting: reason", for a warning at start.
 func (c *Config) IgnoredLokiSettings() []string {
-	var out []string
-	add := func(path, reasonKey string) {
-		out = append(out, path+": "+lokiOnlyReasons[reasonKey])
-	}
 	lo := &c.LokiOnly
-	for _, s := range []struct {
-		name string
-		node *yaml.Node
+	settings := []struct {
+		name   string
+		set    bool
+		reason string
 	}{
-		{"schema_config", &lo.SchemaConfig}, {"memberlist", &lo.Memberlist}, {"frontend", &lo.Frontend},
-		{"frontend_worker", &lo.FrontendWorker}, {"query_scheduler", &lo.QueryScheduler},
-		{"ingester_client", &lo.IngesterClient}, {"pattern_ingester", &lo.PatternIngester},
-		{"analytics", &lo.Analytics}, {"tracing", &lo.Tracing},
-	} {
-		if !s.node.IsZero() {
-			add(s.name, s.name)
+		{"schema_config", !lo.SchemaConfig.IsZero(), "Sluice has one chunk and index format; the object store is chosen by storage_config"},
+		{"memberlist", !lo.Memberlist.IsZero(), noRing},
+		{"frontend", !lo.Frontend.IsZero(), inProcessPath},
+		{"frontend_worker", !lo.FrontendWorker.IsZero(), inProcessPath},
+		{"query_scheduler", !lo.QueryScheduler.IsZero(), inProcessPath},
+		{"ingester_client", !lo.IngesterClient.IsZero(), "Sluice's processes talk over HTTP"},
+		{"pattern_ingester", !lo.PatternIngester.IsZero(), atQueryTime},
+		{"analytics", !lo.Analytics.IsZero(), "Sluice reports no usage statistics"},
+		{"tracing", !lo.Tracing.IsZero(), "Sluice does not export traces"},
+		{"common.instance_addr", c.Common.InstanceAddr != "", noRing},
+		{"common.ring", !c.Common.Ring.IsZero(), noRing},
+		{"common.replication_factor", c.Common.ReplicationFactor != 0, "Sluice does not replicate streams (1 is the only value accepted)"},
+		{"limits_config.metric_aggregation_enabled", c.Limits.MetricAggregationEnabled, atQueryTime},
+	}
+	var out []string
+	for _, s := range settings {
+		if s.set {
+			out = append(out, s.name+": "+s.reason)
 		}
 	}
-	keys := make([]string, 0, len(c.Server.LokiOnly))
-	for k := range c.Server.LokiOnly {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(c.Server.LokiOnly))
 	for _, k := range keys {
 		if strings.HasPrefix(k, "grpc_") {
-			add("server."+k, "server.grpc_*")
+			out = append(out, "server."+k+": Sluice serves HTTP only")
 		}
-	}
-	if c.Common.InstanceAddr != "" {
-		add("common.instance_addr", "common.instance_addr")
-	}
-	if !c.Common.Ring.IsZero() {
-		add("common.ring", "common.ring")
-	}
-	if c.Common.ReplicationFactor != 0 {
-		add("common.replication_factor", "common.replication_factor")
-	}
-	if c.Limits.MetricAggregationEnabled {
-		add("limits_config.metric_aggregation_enabled", "limits_config.metric_aggregation_enabled")
 	}
 	return out
 }
