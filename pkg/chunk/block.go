@@ -7,18 +7,21 @@ import (
 	"math"
 )
 
-// A block's raw (decompressed) bytes, format version 3, are column by column:
+// A block's raw (decompressed) bytes, format version 4, are column by column:
 //
-//	uvarint  T, L, M: the sizes of the three columns that follow
+//	uvarint  T, L, M: the sizes of the first three columns that follow
 //	byte     flags: bit 0 set means each line is followed by a separator byte and the L
-//	         column is empty; the other bits are zero
+//	         column is empty; bit 1 set means the lines' stamps are elided (stamp.go); the
+//	         other bits are zero
 //	byte     the separator (zero when flags has no bit 0)
+//	uvarint  S, the size of the stamps column, and a byte esc, the stamp mark: only with bit 1
 //	T bytes  timestamps, in non-decreasing order (timeColumn)
 //	L bytes  the lines' lengths, uvarint each (empty when the lines are separated)
 //	M bytes  the structured metadata, per entry: uvarint count, then count pairs of uvarint
 //	         symbol references (name, value), in label order
+//	S bytes  per entry: uvarint layout number (0: none), then for a layout its varint distance
 //	lines    the lines back to back, in the same order, each followed by the separator when
-//	         flags says so
+//	         flags says so; a stamped line holds esc where its stamp was
 //
 // and stored compressed as two parts: everything before the lines, then the lines
 // (compressBlock). Keeping the lines apart from the rest is worth about a seventh of a
@@ -46,9 +49,9 @@ import (
 // every byte on its continuation flag and mixes them with the compressible high bytes. The
 // writer picks k from the mean delta so that the bytes below it are the nearly random ones.
 //
-// Version 2 had no flags or separator and stored every delta as one uvarint, and version 1
-// interleaved the fields entry by entry (ts, len, line, nmeta, refs); both are read, never
-// written.
+// Version 3 had no bit 1, version 2 had no flags or separator and stored every delta as one
+// uvarint, and version 1 interleaved the fields entry by entry (ts, len, line, nmeta, refs);
+// all are read, never written.
 
 const (
 	// DefaultBlockSize is the raw size at which a head block is cut, as in Loki (256 KiB).
@@ -62,35 +65,46 @@ const (
 	maxBlockRawSize = 64 << 20
 )
 
-// Line separation of a raw block (version 3 flags).
+// Flags of a raw block (versions 3 and 4).
 const (
+	// flagSeparated: lines are followed by a separator byte, and the L column is empty.
 	flagSeparated = 1 << 0
-	flagsKnown    = flagSeparated
+	// flagStamped (version 4): the preamble goes on with the stamps column's size and the
+	// escape byte, and lines may hold a stamp mark (stamp.go).
+	flagStamped  = 1 << 1
+	flagsKnownV3 = flagSeparated
+	flagsKnown   = flagSeparated | flagStamped
 )
 
-// pow10 are the delta scales a version 3 timestamp column may use.
+// pow10 are the delta scales a timestamp column (version 3 and later) may use.
 var pow10 = [10]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 
 // blockLayout is where the parts of a raw block start, as columnStarts finds them.
 type blockLayout struct {
-	ts, lens, meta, lines int
-	sep                   int // the line separator, or -1 when the L column holds lengths
+	ts, lens, meta, stamps, lines int
+	sep                           int // the line separator, or -1 when the L column holds lengths
+	esc                           int // the stamp mark, or -1 when the block has no stamps
 }
 
-// columnStarts parses the preamble of a raw block of format version 2 or 3 and returns where
-// its columns and lines start.
+// columnStarts parses the preamble of a raw block of format version 2 or later and returns
+// where its columns and lines start.
 func columnStarts(raw []byte, version int) (blockLayout, error) {
 	t, pos := uvarint(raw, 0)
 	l, pos := uvarint(raw, pos)
 	m, pos := uvarint(raw, pos)
-	lay := blockLayout{sep: -1}
+	var s uint64
+	lay := blockLayout{sep: -1, esc: -1}
 	if pos >= 0 && version >= 3 {
 		if pos+2 > len(raw) {
 			return lay, errors.New("block preamble truncated")
 		}
 		flags, sep := raw[pos], raw[pos+1]
 		pos += 2
-		if flags&^flagsKnown != 0 || (flags&flagSeparated == 0 && sep != 0) {
+		known := byte(flagsKnown)
+		if version == 3 {
+			known = flagsKnownV3
+		}
+		if flags&^known != 0 || (flags&flagSeparated == 0 && sep != 0) {
 			return lay, fmt.Errorf("block flags %#x, separator %#x: unknown", flags, sep)
 		}
 		if flags&flagSeparated != 0 {
@@ -99,12 +113,25 @@ func columnStarts(raw []byte, version int) (blockLayout, error) {
 			}
 			lay.sep = int(sep)
 		}
+		if flags&flagStamped != 0 {
+			s, pos = uvarint(raw, pos)
+			if pos < 0 || pos >= len(raw) {
+				return lay, errors.New("block preamble truncated")
+			}
+			esc := raw[pos]
+			pos++
+			if esc == 0 || esc >= 0x20 || (lay.sep >= 0 && esc == sep) {
+				return lay, fmt.Errorf("stamp mark %#x: not a control byte apart from the separator", esc)
+			}
+			lay.esc = int(esc)
+		}
 	}
-	if pos < 0 || t > uint64(len(raw)) || l > uint64(len(raw)) || m > uint64(len(raw)) ||
-		t+l+m > uint64(len(raw)-pos) {
+	if pos < 0 || t > uint64(len(raw)) || l > uint64(len(raw)) || m > uint64(len(raw)) || s > uint64(len(raw)) ||
+		t+l+m+s > uint64(len(raw)-pos) {
 		return lay, errors.New("column sizes out of range")
 	}
-	lay.ts, lay.lens, lay.meta, lay.lines = pos, pos+int(t), pos+int(t+l), pos+int(t+l+m)
+	lay.ts, lay.lens, lay.meta = pos, pos+int(t), pos+int(t+l)
+	lay.stamps, lay.lines = pos+int(t+l+m), pos+int(t+l+m+s)
 	return lay, nil
 }
 
@@ -114,6 +141,10 @@ type entryView struct {
 	lineStart, lineEnd int32
 	metaStart, metaEnd int32 // the encoded reference pairs
 	nmeta              int32
+	// stamp is the layout number of the line's elided stamp (0: none) and stampD its
+	// distance from ts in the layout's units (stamp.go).
+	stamp  uint8
+	stampD int64
 }
 
 var errTruncated = errors.New("entry truncated")
@@ -127,11 +158,13 @@ type blockDecoder struct {
 	// Versions 2 and 3: pos, lenPos and metaPos are the next entry's place in the timestamp
 	// (version 3: its high-order part), length and metadata columns, which end at tsEnd,
 	// lenEnd and metaEnd; line is where its line starts.
-	pos, tsEnd       int
-	lenPos, lenEnd   int
-	metaPos, metaEnd int
-	line             int
-	sep              int // version 3: the line separator, or -1
+	pos, tsEnd         int
+	lenPos, lenEnd     int
+	metaPos, metaEnd   int
+	stampPos, stampEnd int // version 4: the stamps column, empty when esc < 0
+	line               int
+	sep                int // version 3 and later: the line separator, or -1
+	esc                int // version 4: the stamp mark, or -1
 	// Version 3 timestamps: the first one, the scale and low-byte planes of the deltas.
 	first  int64
 	scale  uint64
@@ -144,7 +177,7 @@ type blockDecoder struct {
 
 // reset starts decoding raw, a block of the given format version described by meta.
 func (d *blockDecoder) reset(raw []byte, meta BlockMeta, version int) error {
-	*d = blockDecoder{raw: raw, meta: meta, tsEnd: len(raw), version: version, sep: -1}
+	*d = blockDecoder{raw: raw, meta: meta, tsEnd: len(raw), version: version, sep: -1, esc: -1}
 	if version == 1 {
 		return nil
 	}
@@ -154,9 +187,10 @@ func (d *blockDecoder) reset(raw []byte, meta BlockMeta, version int) error {
 	}
 	d.pos, d.tsEnd = lay.ts, lay.lens
 	d.lenPos, d.lenEnd = lay.lens, lay.meta
-	d.metaPos, d.metaEnd = lay.meta, lay.lines
+	d.metaPos, d.metaEnd = lay.meta, lay.stamps
+	d.stampPos, d.stampEnd = lay.stamps, lay.lines
 	d.line = lay.lines
-	d.sep = lay.sep
+	d.sep, d.esc = lay.sep, lay.esc
 	if version < 3 {
 		return nil
 	}
@@ -192,7 +226,7 @@ func (d *blockDecoder) done() (bool, error) {
 	if d.n != d.meta.Entries {
 		return true, fmt.Errorf("block holds %d entries, index says %d", d.n, d.meta.Entries)
 	}
-	if d.version >= 2 && (d.pos != d.tsEnd || d.lenPos != d.lenEnd || d.metaPos != d.metaEnd || d.line != len(d.raw)) {
+	if d.version >= 2 && (d.pos != d.tsEnd || d.lenPos != d.lenEnd || d.metaPos != d.metaEnd || d.stampPos != d.stampEnd || d.line != len(d.raw)) {
 		return true, errors.New("block holds bytes after its last entry")
 	}
 	return true, nil
@@ -289,6 +323,25 @@ func (d *blockDecoder) next() (entryView, error) {
 		d.pos = pos
 	} else {
 		d.metaPos = pos
+	}
+	if d.esc >= 0 {
+		num, p := uvarint(d.raw[:d.stampEnd], d.stampPos)
+		if p < 0 {
+			return v, errTruncated
+		}
+		if num > 0 {
+			if num > uint64(len(stampFormats)) {
+				return v, fmt.Errorf("stamp layout %d unknown", num)
+			}
+			if v.stampD, p = varint(d.raw[:d.stampEnd], p); p < 0 {
+				return v, errTruncated
+			}
+			if _, ok := stampFormats[num-1].stampInstant(v.ts, v.stampD); !ok {
+				return v, fmt.Errorf("stamp %d units from %d out of range", v.stampD, v.ts)
+			}
+			v.stamp = uint8(num)
+		}
+		d.stampPos = p
 	}
 	d.prevTs = v.ts
 	d.n++

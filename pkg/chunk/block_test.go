@@ -10,7 +10,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/logproto"
 )
 
-// TestBlockLayoutChoices checks the choices the head makes when it writes a version 3 block
+// TestBlockLayoutChoices checks the choices the head makes when it writes a block
 // (the line separator, the delta scale and the number of low-byte planes) by reading them
 // back from the raw block, and that every choice round-trips through a chunk in both
 // directions.
@@ -63,7 +63,7 @@ func TestBlockLayoutChoices(t *testing.T) {
 			if len(accepted) != tt.entries {
 				t.Fatalf("%d entries accepted, want %d", len(accepted), tt.entries)
 			}
-			raw, n, _, _ := h.sortedRaw(nil, minInt64, maxInt64)
+			raw, n, _, _ := h.sortedRaw(nil, minInt64, maxInt64, true)
 			if n != tt.entries {
 				t.Fatalf("sortedRaw wrote %d entries, want %d", n, tt.entries)
 			}

@@ -22,7 +22,7 @@ func rawBlock(tb testing.TB, size int) ([]byte, BlockMeta) {
 			break
 		}
 	}
-	raw, n, minT, maxT := h.sortedRaw(nil, minInt64, maxInt64)
+	raw, n, minT, maxT := h.sortedRaw(nil, minInt64, maxInt64, true)
 	return raw, BlockMeta{MinT: minT, MaxT: maxT, Entries: n, RawSize: len(raw)}
 }
 

@@ -257,6 +257,31 @@ func TestCorruptBlockContents(t *testing.T) {
 		{"delta overflows its shift", 3, two(appendUvarint(nil, math.MaxUint64), 0), two2},
 		{"delta overflows its scale", 3, two(appendUvarint(nil, 1<<40), 9), two2},
 		{"delta overflows the time", 3, two(appendUvarint(nil, 1<<55), 0), two2},
+		{"stamps flag in version 3", 3, v3(3, 0, 1, 3, '\n', 1, 1, 10, 0, 1, 0, 0, 'x', '\n'), one},
+	}...)
+	// Version 4, stamped: x alone is 3 0 1 (column sizes), 3 '\n' (separated, stamped), S and
+	// the mark, the timestamp column and metadata as in version 3, S bytes of stamps, "x\n".
+	v4 := func(stamps []byte, esc byte, line ...byte) []byte {
+		b := append([]byte{3, 0, 1, flagSeparated | flagStamped, '\n'}, appendUvarint(nil, uint64(len(stamps)))...)
+		b = append(append(b, esc, 10, 0, 1, 0), stamps...)
+		return append(b, line...)
+	}
+	tests = append(tests, []struct {
+		name    string
+		version int
+		raw     []byte
+		meta    BlockMeta
+	}{
+		{"stamp mark not a control byte", 4, v4([]byte{0}, 'a', 'x', '\n'), one},
+		{"stamp mark is the separator", 4, v4([]byte{0}, '\n', 'x', '\n'), one},
+		{"stamp mark is NUL", 4, v4([]byte{0}, 0, 'x', '\n'), one},
+		{"stamps column past the end", 4, append(v4(nil, 1)[:5], 50, 1, 10, 0, 1, 0, 'x', '\n'), one},
+		{"stamps column truncated", 4, v4([]byte{1}, 1, 1, '\n'), one},
+		{"unknown stamp layout", 4, v4([]byte{0xc8, 0x01, 0}, 1, 1, '\n'), one},
+		{"stamp too far from its entry", 4, v4(appendVarint([]byte{1}, 1<<40), 1, 1, '\n'), one},
+		{"stamped line without its mark", 4, v4([]byte{1, 0}, 1, 'x', '\n'), one},
+		{"bytes after the last stamp", 4, v4([]byte{0, 0, 0}, 1, 'x', '\n'), one},
+		{"preamble truncated before the mark", 4, []byte{3, 0, 1, flagSeparated | flagStamped, '\n', 1}, one},
 	}...)
 	for _, v := range []int{1, 2, 3} {
 		tests = append(tests, []struct {
@@ -286,6 +311,17 @@ func TestCorruptBlockContents(t *testing.T) {
 			}
 			if err := it.Err(); !errors.Is(err, ErrCorrupt) {
 				t.Errorf("version %d, %s, %v: Err() = %v, want ErrCorrupt", tt.version, tt.name, dir, err)
+			}
+			if tt.version < 4 {
+				continue
+			}
+			// A needle that may overlap a stamp makes the iterator rebuild lines to search.
+			it = newIterator(EncNone, tt.version, nil, []blockSource{{meta: tt.meta, raw: tt.raw}}, testStream, minInt64, maxInt64, dir, nil).Prefilter([]byte("1"))
+			for it.Next() {
+				t.Errorf("version %d, %s, %v, needle: an entry from a damaged block", tt.version, tt.name, dir)
+			}
+			if err := it.Err(); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("version %d, %s, %v, needle: Err() = %v, want ErrCorrupt", tt.version, tt.name, dir, err)
 			}
 		}
 	}

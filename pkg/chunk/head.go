@@ -46,7 +46,17 @@ type Head struct {
 	maxT     int64
 	order    []int32  // sort order of the head block
 	deltas   []uint64 // the stored timestamp deltas of the block being written
+	stamps   []stampAt
+	stamper  stamper
 	refsTemp []uint32
+}
+
+// stampAt is the elided stamp of one line of the block being written: its layout number (0:
+// none), where it starts in the line and its distance from the entry's timestamp.
+type stampAt struct {
+	num uint8
+	off int32
+	d   int64
 }
 
 type headEntry struct {
@@ -140,7 +150,8 @@ func (h *Head) HandOver(next *Head) {
 		return
 	}
 	next.entries, next.lines, next.refs, next.order = h.entries[:0], h.lines[:0], h.refs[:0], h.order[:0]
-	h.entries, h.lines, h.refs, h.order = nil, nil, nil, nil
+	next.deltas, next.stamps = h.deltas[:0], h.stamps[:0]
+	h.entries, h.lines, h.refs, h.order, h.deltas, h.stamps = nil, nil, nil, nil, nil, nil
 	// The body cannot be handed over (iterators and encodings may still view it), but the
 	// next one will likely grow as large: allocate it once at that size.
 	if len(h.body) <= cap(next.body) {
@@ -176,7 +187,7 @@ func (h *Head) CutBlock() error {
 	// kept per head, saves a block's size per stream (27 MB of a 159 MB heap with 100
 	// streams, in the storage benchmark's heap profile).
 	scratch := getScratch()
-	raw, _, _, _ := h.sortedRaw((*scratch)[:0], minInt64, maxInt64)
+	raw, _, _, _ := h.sortedRaw((*scratch)[:0], minInt64, maxInt64, true)
 	defer func() { *scratch = raw; putScratch(scratch) }()
 	off := len(h.body)
 	body, err := compressBlock(h.enc, h.body, raw)
@@ -206,11 +217,12 @@ const (
 	maxInt64 = 1<<63 - 1
 )
 
-// sortedRaw appends the raw block encoding (the current Version's) of the head entries with from <= ts < through,
-// in time order (arrival order among equal timestamps), to dst; through == maxInt64 means
-// no upper bound. It returns the extended
-// slice, the number of entries written and their smallest and largest timestamps.
-func (h *Head) sortedRaw(dst []byte, from, through int64) (raw []byte, n int, minT, maxT int64) {
+// sortedRaw appends the raw block encoding (the current Version's) of the head entries with
+// from <= ts < through, in time order (arrival order among equal timestamps), to dst; through
+// == maxInt64 means no upper bound. It elides the lines' stamps when stamp is set: worth it for
+// a block to be stored, not for a query's snapshot. It returns the extended slice, the number
+// of entries written and their smallest and largest timestamps.
+func (h *Head) sortedRaw(dst []byte, from, through int64, stamp bool) (raw []byte, n int, minT, maxT int64) {
 	order := h.order[:0]
 	sorted := true
 	for i := range h.entries {
@@ -232,7 +244,7 @@ func (h *Head) sortedRaw(dst []byte, from, through int64) (raw []byte, n int, mi
 	if len(order) == 0 {
 		return dst, 0, 0, 0
 	}
-	return h.appendBlock(dst, order), len(order), h.entries[order[0]].ts, h.entries[order[len(order)-1]].ts
+	return h.appendBlock(dst, order, stamp), len(order), h.entries[order[0]].ts, h.entries[order[len(order)-1]].ts
 }
 
 // anyLineHolds reports whether a line of the entries order lists holds c.
@@ -250,8 +262,9 @@ func (h *Head) anyLineHolds(order []int32, c byte) bool {
 }
 
 // appendBlock appends the raw block (format Version, block.go) of the head entries order
-// lists, in that order (non-decreasing timestamps), to dst.
-func (h *Head) appendBlock(dst []byte, order []int32) []byte {
+// lists, in that order (non-decreasing timestamps), to dst, eliding the lines' stamps when
+// stamp is set.
+func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 	n := len(order)
 	first := h.entries[order[0]].ts
 	// The stored deltas: each delta between neighbours divided by the largest 10^e that
@@ -289,13 +302,27 @@ func (h *Head) appendBlock(dst []byte, order []int32) []byte {
 		separated = !h.anyLineHolds(order, sep)
 	}
 
+	// Stamps, if the block has a mark for them: a control byte no line holds.
+	esc, stamps := h.findStamps(order, stamp, separated, sep)
+
 	// The columns' sizes go first, so measure them before writing them.
 	tsLen := uvarintLen(uint64(first<<1)^uint64(first>>63)) + 2 + k*(n-1)
-	lensLen, metaLen := 0, 0
-	for _, idx := range order {
+	lensLen, metaLen, stampsLen := 0, 0, 0
+	for i, idx := range order {
 		en := &h.entries[idx]
 		if !separated {
-			lensLen += uvarintLen(uint64(en.lineLen))
+			l := int(en.lineLen)
+			if stamps != nil && stamps[i].num > 0 {
+				l -= stampFormats[stamps[i].num-1].width - 1
+			}
+			lensLen += uvarintLen(uint64(l))
+		}
+		if stamps != nil {
+			stampsLen += uvarintLen(uint64(stamps[i].num))
+			if stamps[i].num > 0 {
+				d := stamps[i].d
+				stampsLen += uvarintLen(uint64(d<<1) ^ uint64(d>>63))
+			}
 		}
 		metaLen += uvarintLen(uint64(en.refsCount / 2))
 		for _, r := range h.refs[en.refsOff : en.refsOff+en.refsCount] {
@@ -308,10 +335,19 @@ func (h *Head) appendBlock(dst []byte, order []int32) []byte {
 	dst = appendUvarint(dst, uint64(tsLen))
 	dst = appendUvarint(dst, uint64(lensLen))
 	dst = appendUvarint(dst, uint64(metaLen))
+	var flags byte
 	if separated {
-		dst = append(dst, flagSeparated, sep)
+		flags = flagSeparated
 	} else {
-		dst = append(dst, 0, 0)
+		sep = 0
+	}
+	if stamps != nil {
+		flags |= flagStamped
+	}
+	dst = append(dst, flags, sep)
+	if stamps != nil {
+		dst = appendUvarint(dst, uint64(stampsLen))
+		dst = append(dst, esc)
 	}
 
 	dst = appendVarint(dst, first)
@@ -325,8 +361,12 @@ func (h *Head) appendBlock(dst []byte, order []int32) []byte {
 		dst = appendUvarint(dst, d>>shift)
 	}
 	if !separated {
-		for _, idx := range order {
-			dst = appendUvarint(dst, uint64(h.entries[idx].lineLen))
+		for i, idx := range order {
+			l := int(h.entries[idx].lineLen)
+			if stamps != nil && stamps[i].num > 0 {
+				l -= stampFormats[stamps[i].num-1].width - 1
+			}
+			dst = appendUvarint(dst, uint64(l))
 		}
 	}
 	for _, idx := range order {
@@ -336,14 +376,61 @@ func (h *Head) appendBlock(dst []byte, order []int32) []byte {
 			dst = appendUvarint(dst, uint64(r))
 		}
 	}
-	for _, idx := range order {
+	for _, st := range stamps {
+		dst = appendUvarint(dst, uint64(st.num))
+		if st.num > 0 {
+			dst = appendVarint(dst, st.d)
+		}
+	}
+	for i, idx := range order {
 		en := &h.entries[idx]
-		dst = append(dst, h.lines[en.lineOff:en.lineOff+en.lineLen]...)
+		line := h.lines[en.lineOff : en.lineOff+en.lineLen]
+		if stamps != nil && stamps[i].num > 0 {
+			st := stamps[i]
+			dst = append(dst, line[:st.off]...)
+			dst = append(dst, esc)
+			line = line[int(st.off)+stampFormats[st.num-1].width:]
+		}
+		dst = append(dst, line...)
 		if separated {
 			dst = append(dst, sep)
 		}
 	}
 	return dst
+}
+
+// findStamps finds the stamps of the lines order lists, when stamp is set and a control byte
+// other than the separator is in no line, to mark them with. It returns the mark and a stamp
+// per line, or nil when no line has one.
+func (h *Head) findStamps(order []int32, stamp, separated bool, sep byte) (byte, []stampAt) {
+	if !stamp {
+		return 0, nil
+	}
+	esc := byte(1)
+	for ; esc < 0x20; esc++ {
+		if (!separated || esc != sep) && !h.anyLineHolds(order, esc) {
+			break
+		}
+	}
+	if esc == 0x20 {
+		return 0, nil
+	}
+	stamps := h.stamps[:0]
+	found := 0
+	h.stamper.reset()
+	for _, idx := range order {
+		en := &h.entries[idx]
+		num, off, d := h.stamper.find(h.lines[en.lineOff:en.lineOff+en.lineLen], en.ts)
+		stamps = append(stamps, stampAt{num: uint8(num), off: int32(off), d: d})
+		if num > 0 {
+			found++
+		}
+	}
+	h.stamps = stamps
+	if found == 0 {
+		return 0, nil
+	}
+	return esc, stamps
 }
 
 // Entries returns the number of entries appended (duplicates excluded).

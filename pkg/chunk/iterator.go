@@ -14,8 +14,9 @@ import (
 )
 
 // LineFilter reports whether an entry with this line should be returned. Iterators call it
-// on the line inside the decompressed block, before the entry is built, so rejected entries
-// cost no more than the filter itself. The line is valid only during the call.
+// on the line inside the decompressed block (or, when the block elided its stamp, in a buffer
+// the line is rebuilt in), before the entry is built, so rejected entries cost no more than
+// the filter itself. The line is valid only during the call.
 type LineFilter func(line []byte) bool
 
 // Iterator returns the entries of a chunk or head with from <= timestamp < through (Unix ns)
@@ -37,6 +38,9 @@ type Iterator struct {
 	backward      bool
 	filter        LineFilter
 	needle        []byte // see Prefilter
+	// needleSafe: a search of a stamped block's lines as stored finds needle in every line
+	// whose stamp rendered back holds it (stampSafeNeedle).
+	needleSafe bool
 
 	pending []blockSource // blocks not yet opened, in the order they can first contribute
 	active  []*cursor     // opened blocks with a current entry
@@ -87,16 +91,27 @@ type cursor struct {
 	// skip: the block holds no line with the prefilter's needle; it was not decoded beyond
 	// its lines and has no entry to give.
 	skip bool
+	// expandSearch: the block elided stamps and the needle is not safe to look for in the
+	// lines as stored, so each line is rebuilt before it is searched.
+	expandSearch bool
+	// exp holds the line of the entry whose lineStart is expAt-1 rebuilt with its stamp.
+	exp    []byte
+	expAt  int32
+	render stampRenderer
 }
 
 var cursors = sync.Pool{New: func() any { return &cursor{hit: -1} }}
 
 func (c *cursor) release() {
 	c.dec = blockDecoder{}
-	c.hit, c.noMore, c.skip = -1, false, false
+	c.hit, c.noMore, c.skip, c.expandSearch, c.expAt = -1, false, false, false, 0
+	c.render.num = 0
 	c.views = c.views[:0]
 	if cap(c.buf) > 4*DefaultBlockSize {
 		c.buf = nil // do not let one huge block pin memory in the pool
+	}
+	if cap(c.exp) > 64<<10 {
+		c.exp = nil
 	}
 	if cap(c.views) > 64<<10 {
 		c.views = nil
@@ -254,8 +269,13 @@ func (it *Iterator) open(s blockSource) *cursor {
 			out, err = decompress(it.enc, c.buf, s.data, s.meta.RawSize)
 		} else {
 			// With a needle, the lines are decoded and searched first, and a block without
-			// the needle goes no further.
-			out, found, err = decompressBlockFor(it.enc, c.buf, s.data, s.meta.RawSize, it.needle)
+			// the needle goes no further. A needle that may overlap a stamp cannot be
+			// looked for before the block's flags are read.
+			needle := it.needle
+			if it.version >= 4 && !it.needleSafe {
+				needle = nil
+			}
+			out, found, err = decompressBlockFor(it.enc, c.buf, s.data, s.meta.RawSize, needle)
 		}
 		if err != nil {
 			it.fail(c, err)
@@ -279,7 +299,8 @@ func (it *Iterator) open(s blockSource) *cursor {
 		c.release()
 		return nil
 	}
-	if it.needle != nil && s.raw != nil && it.version != 1 && !bytes.Contains(raw[c.dec.line:], it.needle) {
+	c.expandSearch = it.needle != nil && c.dec.esc >= 0 && !it.needleSafe
+	if it.needle != nil && s.raw != nil && it.version != 1 && !c.expandSearch && !bytes.Contains(raw[c.dec.line:], it.needle) {
 		c.skip = true // a head block's snapshot: its lines are at hand
 		return c
 	}
@@ -309,6 +330,10 @@ func (it *Iterator) open(s blockSource) *cursor {
 			if v.ts >= it.from && it.mayContain(c, v) {
 				c.views = append(c.views, v)
 			}
+			if it.err != nil { // a stamp that could not be rebuilt
+				c.release()
+				return nil
+			}
 		}
 		c.vi = len(c.views)
 	}
@@ -321,12 +346,19 @@ func (it *Iterator) advance(c *cursor) bool {
 	if c.skip {
 		return false
 	}
-	raw := c.dec.raw
 	if it.backward {
 		for c.vi > 0 {
 			c.vi--
 			v := c.views[c.vi]
-			if it.filter == nil || it.filter(raw[v.lineStart:v.lineEnd]) {
+			if it.filter == nil {
+				c.cur = v
+				return true
+			}
+			line, ok := it.line(c, &v)
+			if !ok {
+				return false
+			}
+			if it.filter(line) {
 				c.cur = v
 				return true
 			}
@@ -354,16 +386,43 @@ func (it *Iterator) advance(c *cursor) bool {
 			return false
 		}
 		if !it.mayContain(c, v) {
-			if c.noMore {
+			if c.noMore || it.err != nil {
 				return false // no line left in this block holds the needle
 			}
 			continue
 		}
-		if it.filter == nil || it.filter(raw[v.lineStart:v.lineEnd]) {
+		if it.filter == nil {
+			c.cur = v
+			return true
+		}
+		line, ok := it.line(c, &v)
+		if !ok {
+			return false
+		}
+		if it.filter(line) {
 			c.cur = v
 			return true
 		}
 	}
+}
+
+// line returns v's line, rebuilt with its stamp in c.exp when the block elided it. It records
+// an error in it.err and returns false when the stamp cannot be rebuilt.
+func (it *Iterator) line(c *cursor, v *entryView) ([]byte, bool) {
+	raw := c.dec.raw[v.lineStart:v.lineEnd]
+	if v.stamp == 0 {
+		return raw, true
+	}
+	if c.expAt == v.lineStart+1 {
+		return c.exp, true
+	}
+	exp, err := expandStamp(c.exp[:0], raw, byte(c.dec.esc), int(v.stamp), v.stampD, v.ts, &c.render)
+	if err != nil {
+		it.fail(c, err)
+		return nil, false
+	}
+	c.exp, c.expAt = exp, v.lineStart+1
+	return exp, true
 }
 
 // Prefilter declares that every line the iterator's filter accepts contains needle, as the
@@ -374,6 +433,7 @@ func (it *Iterator) advance(c *cursor) bool {
 func (it *Iterator) Prefilter(needle []byte) *Iterator {
 	if len(needle) > 0 {
 		it.needle = needle
+		it.needleSafe = stampSafeNeedle(needle)
 	}
 	return it
 }
@@ -389,6 +449,10 @@ func (it *Iterator) mayContain(c *cursor, v entryView) bool {
 	}
 	if c.noMore {
 		return false
+	}
+	if c.expandSearch {
+		line, ok := it.line(c, &v)
+		return ok && bytes.Contains(line, it.needle)
 	}
 	start := int(v.lineStart)
 	if c.hit < start {
@@ -408,10 +472,15 @@ func (it *Iterator) fail(c *cursor, err error) {
 
 // setEntry fills it.entry from c's current entry.
 func (it *Iterator) setEntry(c *cursor) bool {
-	v := c.cur
+	v := &c.cur
 	raw := c.dec.raw
+	line, ok := it.line(c, v)
+	if !ok {
+		it.cur = nil
+		return false
+	}
 	it.entry.Timestamp = v.ts
-	it.entry.Line = unsafestr.String(raw[v.lineStart:v.lineEnd])
+	it.entry.Line = unsafestr.String(line)
 	if v.nmeta == 0 {
 		it.entry.StructuredMetadata = labels.EmptyLabels()
 		return true
@@ -502,7 +571,7 @@ func (h *Head) Iterator(lbls labels.Labels, from, through int64, dir logproto.Di
 		srcs = append(srcs, blockSource{meta: m, data: h.body[m.Offset : m.Offset+m.Length : m.Offset+m.Length], index: i})
 	}
 	if len(h.entries) > 0 && h.headMaxT >= from && h.headMinT < through {
-		if raw, n, minT, maxT := h.sortedRaw(nil, from, through); n > 0 {
+		if raw, n, minT, maxT := h.sortedRaw(nil, from, through, false); n > 0 {
 			srcs = append(srcs, blockSource{
 				meta:  BlockMeta{MinT: minT, MaxT: maxT, Entries: n, RawSize: len(raw)},
 				raw:   raw,

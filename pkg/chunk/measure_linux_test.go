@@ -64,7 +64,7 @@ func TestCodecTable(t *testing.T) {
 	for i := range es {
 		_ = h.Append(&es[i])
 		if h.headRaw >= DefaultBlockSize-300 || i == len(es)-1 {
-			raw, n, minT, maxT := h.sortedRaw(nil, minInt64, maxInt64)
+			raw, n, minT, maxT := h.sortedRaw(nil, minInt64, maxInt64, true)
 			raws, metas = append(raws, raw), append(metas, BlockMeta{MinT: minT, MaxT: maxT, Entries: n, RawSize: len(raw)})
 			total += len(raw)
 			_ = h.CutBlock()
