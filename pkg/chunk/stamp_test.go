@@ -198,6 +198,7 @@ func TestStampMarks(t *testing.T) {
 		{"0x01 to 0x09 taken, newline is the separator", []string{"\x01\x02\x03\x04\x05\x06\x07\x08\x09"}, 0x0b},
 		{"newlines in lines: NUL separates, the mark is not newline", []string{"\x01\x02\x03\x04\x05\x06\x07\x08\x09", "\n"}, 0x0b},
 		{"newlines and 0x0b in lines", []string{"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0b", "\n"}, 0x0c},
+		{"lines counted and stamped", []string{"\n\x00"}, 1},
 		{"every control byte but newline taken", []string{all.String()}, -1},
 		{"every control byte taken, lines counted", []string{all.String(), "\n\x00"}, -1},
 	} {
@@ -217,6 +218,9 @@ func TestStampMarks(t *testing.T) {
 			}
 			if lay.esc != tt.esc {
 				t.Errorf("mark %d, want %d", lay.esc, tt.esc)
+			}
+			if counted := strings.Contains(strings.Join(tt.extra, ""), "\n\x00"); counted != (lay.sep < 0) {
+				t.Errorf("separator %d with lines %q", lay.sep, tt.extra)
 			}
 			c := encodeDecode(t, h)
 			for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
