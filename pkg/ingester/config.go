@@ -16,6 +16,7 @@ type Config struct {
 	ChunkBlockSize    int              `yaml:"chunk_block_size"`
 	ChunkTargetSize   int              `yaml:"chunk_target_size"`
 	ChunkIdlePeriod   flagext.Duration `yaml:"chunk_idle_period"`
+	ChunkRetainPeriod RetainPeriod     `yaml:"chunk_retain_period"`
 	MaxChunkAge       flagext.Duration `yaml:"max_chunk_age"`
 	FlushCheckPeriod  flagext.Duration `yaml:"flush_check_period"`
 	FlushOpTimeout    flagext.Duration `yaml:"flush_op_timeout"`
@@ -31,13 +32,80 @@ type WALConfig struct {
 	FlushOnShutdown    bool             `yaml:"flush_on_shutdown"`
 }
 
-// RegisterFlags sets Loki's defaults under the -ingester. prefix.
+// DefaultChunkRetainPeriod is how long a flushed chunk stays in memory when chunk_retain_period
+// is not given. Loki's default is 0, because its queriers also ask the ingesters for the index
+// entries of chunks they flushed; Sluice's ingesters answer with lines only, so a read process
+// learns of a flushed chunk from the shipped index tables alone: once the write process has
+// uploaded its table (every boltdb_shipper.upload_interval, 1m by default) and the read process
+// has listed and fetched it (every resync_interval, 5m). Retaining a chunk for those 6 minutes,
+// plus one for the transfers themselves, keeps every flushed line visible to a read process
+// throughout. pkg/sluice tests that it stays above the sum of the two default intervals, and
+// leaves chunk_retain_period at 0 when not given in a process whose own querier reads the
+// index as it is written (-target=all).
+const DefaultChunkRetainPeriod = 7 * time.Minute
+
+// RetainPeriod is chunk_retain_period: a duration that knows whether it was given (in YAML, by
+// flag, or by RetainFor), so that the server can choose the default by what the process runs.
+// The zero value is not given, and means DefaultChunkRetainPeriod to the ingester.
+type RetainPeriod struct {
+	d     flagext.Duration
+	given bool
+}
+
+// RetainFor returns the period d, as given.
+func RetainFor(d time.Duration) RetainPeriod { return RetainPeriod{flagext.Duration(d), true} }
+
+// D returns the period: the one given, else DefaultChunkRetainPeriod.
+func (r RetainPeriod) D() time.Duration {
+	if !r.given {
+		return DefaultChunkRetainPeriod
+	}
+	return r.d.D()
+}
+
+// Given reports whether the period was given.
+func (r RetainPeriod) Given() bool { return r.given }
+
+// String implements flag.Value; it is empty when the period was not given, so that -help shows
+// no single default.
+func (r RetainPeriod) String() string {
+	if !r.given {
+		return ""
+	}
+	return r.d.String()
+}
+
+// Set implements flag.Value.
+func (r *RetainPeriod) Set(s string) error {
+	if err := r.d.Set(s); err != nil {
+		return err
+	}
+	r.given = true
+	return nil
+}
+
+// MarshalYAML renders the period D returns.
+func (r RetainPeriod) MarshalYAML() (any, error) { return flagext.Duration(r.D()).String(), nil }
+
+// UnmarshalYAML implements yaml.Unmarshaler for yaml.v3's older interface.
+func (r *RetainPeriod) UnmarshalYAML(unmarshal func(any) error) error {
+	var s string
+	if err := unmarshal(&s); err != nil {
+		return err
+	}
+	return r.Set(s)
+}
+
+// RegisterFlags sets Loki's defaults under the -ingester. prefix (but for chunk_retain_period,
+// see DefaultChunkRetainPeriod).
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ChunkEncoding, "ingester.chunk-encoding", chunk.DefaultEncoding.String(), "Compression of chunks: none, gzip, snappy, s2, zstd, flate.")
 	fs.IntVar(&c.ChunkBlockSize, "ingester.chunks-block-size", 262144, "Raw size of a chunk block in bytes.")
 	fs.IntVar(&c.ChunkTargetSize, "ingester.chunk-target-size", 1572864, "Compressed size at which a chunk is cut.")
 	c.ChunkIdlePeriod = flagext.Duration(30 * time.Minute)
 	fs.Var(&c.ChunkIdlePeriod, "ingester.chunks-idle-period", "Flush a chunk that received no entries for this long.")
+	c.ChunkRetainPeriod = RetainPeriod{}
+	fs.Var(&c.ChunkRetainPeriod, "ingester.chunks-retain-period", "How long a flushed chunk stays in memory, still answering queries, so that read processes see its lines until they have the index tables listing it; 0 drops it at once. Default 7m, or 0 in a process that also runs a querier (target all).")
 	c.MaxChunkAge = flagext.Duration(2 * time.Hour)
 	fs.Var(&c.MaxChunkAge, "ingester.max-chunk-age", "Flush a chunk whose entries would span more than this, or open this long; also sets the out-of-order window (half of it).")
 	c.FlushCheckPeriod = flagext.Duration(30 * time.Second)
@@ -66,6 +134,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxChunkAge <= 0 || c.ChunkIdlePeriod <= 0 || c.FlushCheckPeriod <= 0 {
 		errs = append(errs, errors.New("ingester: max_chunk_age, chunk_idle_period and flush_check_period must be positive"))
+	}
+	if c.ChunkRetainPeriod.D() < 0 {
+		errs = append(errs, fmt.Errorf("ingester.chunk_retain_period: must not be negative, got %s", c.ChunkRetainPeriod))
 	}
 	if c.ConcurrentFlushes <= 0 {
 		errs = append(errs, fmt.Errorf("ingester.concurrent_flushes: must be positive, got %d", c.ConcurrentFlushes))

@@ -72,9 +72,10 @@ type sealedStream struct {
 	s      *stream
 }
 
-// flushSealed writes the chunks sealed since the last call (see sealed), and drops them from
-// memory once stored. Unlike flush it looks only at those streams, so a busy ingester with many
-// streams does not scan them all for every chunk that fills up.
+// flushSealed writes the chunks sealed since the last call (see sealed), and releases those
+// streams' flushed chunks whose retain period is over. Unlike flush it looks only at those
+// streams, so a busy ingester with many streams does not scan them all for every chunk that
+// fills up.
 func (i *Ingester) flushSealed(ctx context.Context) {
 	i.flushMu.Lock()
 	defer i.flushMu.Unlock()
@@ -100,9 +101,10 @@ func (i *Ingester) flushSealed(ctx context.Context) {
 	if err := i.runFlushJobs(ctx, jobs); err != nil {
 		i.logger.Error("flush sealed chunks; the periodic flush retries them", "err", err)
 	}
+	now := i.now()
 	for s := range seen {
 		s.mu.Lock()
-		s.dropFlushed()
+		i.release(s, now)
 		s.mu.Unlock()
 	}
 }
@@ -123,8 +125,9 @@ func (i *Ingester) Stop(ctx context.Context) error {
 	}
 	if i.wal != nil {
 		if len(errs) == 0 {
-			// Everything is in the store: a checkpoint of the (now empty) state retires the
-			// segments, so the next start replays nothing.
+			// Everything is in the store: a checkpoint of the unflushed state, now empty (chunks
+			// still retained are flushed, so left out), retires the segments, and the next start
+			// replays nothing.
 			if err := i.Checkpoint(ctx); err != nil {
 				errs = append(errs, err)
 			}
@@ -152,7 +155,8 @@ type flushJob struct {
 }
 
 // flush seals chunks that are idle or old (all of them when force), writes every sealed chunk
-// to the store with retries, and drops flushed chunks and empty idle streams from memory.
+// to the store with retries, and drops from memory the flushed chunks whose retain period is
+// over and the empty idle streams.
 func (i *Ingester) flush(ctx context.Context, force bool) error {
 	i.flushMu.Lock()
 	defer i.flushMu.Unlock()
@@ -247,7 +251,7 @@ func (i *Ingester) flushChunk(ctx context.Context, j flushJob) error {
 			i.metrics.chunksFlushed.Inc()
 			i.metrics.flushDuration.Observe(time.Since(start).Seconds())
 			j.s.mu.Lock()
-			j.sc.flushed = true
+			j.sc.flushed, j.sc.flushedAt = true, i.now()
 			j.s.mu.Unlock()
 			return nil
 		}
@@ -262,36 +266,41 @@ func (i *Ingester) flushChunk(ctx context.Context, j flushJob) error {
 	}
 }
 
-// removeFlushed drops flushed chunks, and streams that hold nothing and have been idle.
+// removeFlushed drops the flushed chunks whose retain period is over, and streams that hold
+// nothing and have been idle since before now.
 func (i *Ingester) removeFlushed(tenants map[string]*instance, now time.Time) {
+	// The flushes just made may have ended after now: release against the clock as it is.
+	releaseAt := i.now()
 	for _, inst := range tenants {
 		inst.mu.Lock()
 		for key, s := range inst.streams {
 			s.mu.Lock()
-			s.dropFlushed()
+			i.release(s, releaseAt)
 			empty := len(s.closed) == 0 && (s.head == nil || s.head.Entries() == 0)
 			// A stream keeps its out-of-order window while it is active; an idle empty one
 			// goes, as in Loki.
 			if empty && now.Sub(s.lastAppend) >= i.cfg.ChunkIdlePeriod.D() {
 				delete(inst.streams, key)
+				i.metrics.streams.Dec()
+				if s.head != nil { // an empty head, still counted as a chunk
+					i.metrics.chunks.Dec()
+				}
 			}
 			s.mu.Unlock()
 		}
-		i.metrics.streams.Set(float64(len(inst.streams)))
 		inst.mu.Unlock()
 	}
 }
 
-// dropFlushed forgets the stream's chunks that are in the store. Called with s.mu held.
-func (s *stream) dropFlushed() {
-	kept := s.closed[:0]
-	for _, sc := range s.closed {
-		if !sc.flushed {
-			kept = append(kept, sc)
-		}
+// release drops s's flushed chunks that have been retained for chunk_retain_period by now.
+// Retaining them lets a querier that reads the ingester's memory and the store's index, but
+// sees the index only as shipped (a read process, every resync_interval), find their lines in
+// the meantime; the querier removes the duplicates the two sources then give. Release happens
+// at the flush passes, so a chunk stays up to flush_check_period longer. Called with s.mu held.
+func (i *Ingester) release(s *stream, now time.Time) {
+	if n := s.releaseFlushed(now, i.cfg.ChunkRetainPeriod.D()); n > 0 {
+		i.metrics.chunks.Sub(float64(n))
 	}
-	clear(s.closed[len(kept):])
-	s.closed = kept
 }
 
 // Checkpoint writes the in-memory, unflushed state to a WAL checkpoint, which retires the

@@ -1,7 +1,9 @@
 // Package ingester holds the recent past of every stream in memory: the open chunk taking
 // appends, sealed chunks waiting to be flushed, and the write-ahead log that makes an
 // acknowledged push survive a crash. It flushes chunks to the store when they are full, idle
-// or old, on request and on shutdown, and answers queries for the data it holds.
+// or old, on request and on shutdown, and answers queries for the data it holds. A flushed
+// chunk stays in memory, still answering queries, for chunk_retain_period: the querier of a
+// read process learns of it only once the index table listing it is shipped and fetched.
 //
 // A push is applied to memory first and then written to the WAL; Push returns only once the
 // WAL record is durable, so every acknowledged entry is either flushed or in the WAL.
@@ -70,6 +72,8 @@ type instance struct {
 	mu      sync.RWMutex
 	streams map[string]*stream             // by canonical label string
 	onSeal  func(tenant string, s *stream) // called by every stream: see stream.onSeal
+	// memStreams is loki_ingester_memory_streams, counting every stream of every tenant.
+	memStreams prometheus.Gauge
 }
 
 // New builds an ingester. When cfg.WAL.Enabled, it replays the WAL in cfg.WAL.Dir before
@@ -166,8 +170,14 @@ func (i *Ingester) apply(tenant string, streams []logproto.Stream, checkLimits b
 			continue
 		}
 		s.mu.Lock()
+		before := s.chunks()
 		kept, dups, err := s.appendEntries(ps.Entries, &i.cfg, lim, i.enc, now, checkLimits)
+		// Appending only adds chunks (a new head after a seal); the flush passes remove them.
+		added := s.chunks() - before
 		s.mu.Unlock()
+		if added != 0 {
+			i.metrics.chunks.Add(float64(added))
+		}
 		if dups > 0 {
 			i.metrics.duplicates.WithLabelValues(tenant).Add(float64(dups))
 		}
@@ -207,7 +217,7 @@ func (i *Ingester) instance(tenant string) *instance {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if inst = i.tenants[tenant]; inst == nil {
-		inst = &instance{streams: map[string]*stream{}, onSeal: i.sealed}
+		inst = &instance{streams: map[string]*stream{}, onSeal: i.sealed, memStreams: i.metrics.streams}
 		i.tenants[tenant] = inst
 	}
 	return inst
@@ -250,6 +260,7 @@ func (inst *instance) getOrCreate(tenant, key string, lim *validation.Limits) (*
 		s.onSeal = func() { inst.onSeal(tenant, s) }
 	}
 	inst.streams[key] = s
+	inst.memStreams.Inc()
 	return s, nil
 }
 

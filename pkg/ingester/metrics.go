@@ -8,6 +8,7 @@ import (
 
 type metrics struct {
 	streams       prometheus.Gauge
+	chunks        prometheus.Gauge
 	chunksFlushed prometheus.Counter
 	flushFailures prometheus.Counter
 	flushDuration prometheus.Histogram
@@ -19,6 +20,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "loki_ingester_memory_streams", Help: "Streams held in memory.",
+		}),
+		chunks: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "loki_ingester_memory_chunks", Help: "Chunks held in memory: open, waiting for their flush, or flushed and retained for chunk_retain_period.",
 		}),
 		chunksFlushed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "loki_ingester_chunks_flushed_total", Help: "Chunks flushed to the store.",
@@ -38,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"reason", "tenant"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.streams, m.chunksFlushed, m.flushFailures, m.flushDuration, m.duplicates, m.discarded)
+		reg.MustRegister(m.streams, m.chunks, m.chunksFlushed, m.flushFailures, m.flushDuration, m.duplicates, m.discarded)
 	}
 	return m
 }

@@ -21,10 +21,9 @@ type StreamStats struct {
 }
 
 // UnflushedStats returns, for each of the tenant's in-memory streams matching matchers, the
-// unflushed data overlapping [from, through] (both inclusive, as index stats are). Chunks that
-// were flushed and are only kept until the next flush pass are left out: the store's index
-// counts them. Streams with nothing unflushed in the range are left out. The result is sorted
-// by labels.
+// unflushed data overlapping [from, through] (both inclusive, as index stats are). Flushed
+// chunks still retained (chunk_retain_period) are left out: the store's index counts them.
+// Streams with nothing unflushed in the range are left out. The result is sorted by labels.
 func (i *Ingester) UnflushedStats(ctx context.Context, tenant string, from, through int64, matchers []*labels.Matcher) []StreamStats {
 	inst := i.instanceIfExists(tenant)
 	if inst == nil {

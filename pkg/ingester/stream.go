@@ -26,7 +26,8 @@ type stream struct {
 	mu     sync.Mutex
 	head   *chunk.Head
 	opened time.Time // when head got its first entry
-	// closed are sealed chunks not yet flushed (or flushed and kept until the next flush pass).
+	// closed are sealed chunks not yet flushed, and flushed ones retained for
+	// chunk_retain_period (see releaseFlushed).
 	closed []*sealedChunk
 	// newest is the highest timestamp ever accepted; entries older than newest minus the
 	// out-of-order window are refused.
@@ -46,6 +47,9 @@ type sealedChunk struct {
 	// the chunk's own UncompressedSize also counts its encoding (timestamps, lengths).
 	bytes   int
 	flushed bool
+	// flushedAt is when the store took the chunk; it stays in memory, answering queries like
+	// any other, until chunk_retain_period after that.
+	flushedAt time.Time
 }
 
 // errTooFarBehind is returned for entries older than the out-of-order window allows.
@@ -181,6 +185,34 @@ func (s *stream) seal() error {
 		s.onSeal()
 	}
 	return nil
+}
+
+// chunks is the number of chunks the stream holds in memory: the head (even empty) and the
+// sealed ones, retained ones included. Called with s.mu held.
+func (s *stream) chunks() int {
+	n := len(s.closed)
+	if s.head != nil {
+		n++
+	}
+	return n
+}
+
+// releaseFlushed forgets the stream's chunks that were flushed at least retain before now (every
+// flushed one when retain is 0), and returns how many it forgot. Queries already reading one
+// keep their own reference. Called with s.mu held.
+func (s *stream) releaseFlushed(now time.Time, retain time.Duration) int {
+	kept := s.closed[:0]
+	for _, sc := range s.closed {
+		// With retain 0 the check must not depend on now: a chunk flushed after the caller
+		// read the clock would otherwise look too young to go.
+		if !sc.flushed || (retain > 0 && now.Sub(sc.flushedAt) < retain) {
+			kept = append(kept, sc)
+		}
+	}
+	released := len(s.closed) - len(kept)
+	clear(s.closed[len(kept):])
+	s.closed = kept
+	return released
 }
 
 // iterators returns iterators over the stream's in-memory entries in [from, through).

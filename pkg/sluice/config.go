@@ -161,6 +161,42 @@ type BoltDBConfig struct {
 	shipper.Config       `yaml:",inline"`
 }
 
+// indexShippingDelay is how long a read process may take, at most, to learn from the shipped
+// index of a chunk a write process has just flushed: until the write process's next upload, then
+// until the read process's next resync (taking both from this configuration, as processes of one
+// deployment share it). Until then it finds the lines only in the ingester, which keeps them for
+// ingester.chunk_retain_period.
+func (c *Config) indexShippingDelay() time.Duration {
+	upload, resync := c.StorageConfig.BoltDB.UploadInterval.D(), c.StorageConfig.BoltDB.ResyncInterval.D()
+	if upload == 0 { // the shipper's reading of 0
+		upload = shipper.DefaultUploadInterval
+	}
+	if resync == 0 {
+		resync = shipper.DefaultResyncInterval
+	}
+	return upload + resync
+}
+
+// chunkRetainPeriod returns ingester.chunk_retain_period for a process running modules m: as
+// given, else the ingester's default (7m, see ingester.DefaultChunkRetainPeriod) when the
+// ingester is read by the queriers of other processes only, and 0 when the process runs a
+// querier too (-target=all). That querier reads the index as it is written, so no flushed chunk
+// is missing from its answers; retaining would cost memory (every chunk flushed in the last
+// minutes, a backfill's whole compressed size) and a second read of recent chunks. Processes
+// with both an ingester and a querier are not what read processes are pointed at (those run
+// target=write); one that is can be given the period.
+func (c *Config) chunkRetainPeriod(m moduleSet) ingester.RetainPeriod {
+	r := c.Ingester.ChunkRetainPeriod
+	switch {
+	case r.Given():
+		return r
+	case m.Has(Querier):
+		return ingester.RetainFor(0)
+	default:
+		return ingester.RetainFor(r.D())
+	}
+}
+
 // RegisterFlags registers the storage flags with Loki's names.
 func (c *StorageConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ObjectStore, "store.object-store", "", "Object store of chunks and index: filesystem or s3; empty picks s3 when a bucket is configured, else filesystem.")

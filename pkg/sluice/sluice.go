@@ -114,6 +114,8 @@ func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 		setting, reason, _ := strings.Cut(ignored, ": ")
 		logger.Warn("ignoring a Loki setting", "setting", setting, "reason", reason)
 	}
+	// Settled here, as it depends on the target, and kept in cfg, so that /config shows it.
+	cfg.Ingester.ChunkRetainPeriod = cfg.chunkRetainPeriod(mods)
 	s := &Sluice{cfg: cfg, modules: mods, logger: logger, reg: prometheus.NewRegistry(), overrides: validation.NewOverrides(cfg.Limits)}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	unlock, err := lockDataDir(cfg.Common.PathPrefix)
@@ -151,6 +153,10 @@ func (s *Sluice) initIngester() error {
 		return err
 	}
 	s.ingester = ing
+	if delay := s.cfg.indexShippingDelay(); !s.modules.Has(Querier) && s.cfg.Ingester.ChunkRetainPeriod.D() < delay {
+		s.logger.Warn("ingester.chunk_retain_period is shorter than boltdb_shipper.upload_interval plus resync_interval: read processes may miss lines for a while after their chunk is flushed",
+			"chunk_retain_period", s.cfg.Ingester.ChunkRetainPeriod, "upload_plus_resync", delay)
+	}
 	// The ingester's Stop flushes; it is started in Run.
 	s.onStop("ingester", ing.Stop)
 	return nil

@@ -47,6 +47,8 @@ func TestTargetValidation(t *testing.T) {
 		{name: "bad ingester address", args: append([]string{"-target=read", "-querier.ingester-addresses=write:http"}, s3...), wantErr: `querier.ingester_addresses: "write:http" has no valid port`},
 		{name: "ingester address without port", yaml: "target: read\nstorage_config:\n  aws:\n    bucketnames: logs\nquerier:\n  ingester_addresses: [dns+write]\n", wantErr: `querier.ingester_addresses: "dns+write" is not host:port`},
 		{name: "negative query_ingesters_within", args: []string{"-querier.query-ingesters-within=-1h"}, wantErr: "querier.query_ingesters_within: must not be negative"},
+		{name: "negative chunk_retain_period", args: []string{"-ingester.chunks-retain-period=-1m"}, wantErr: "ingester.chunk_retain_period: must not be negative, got -1m0s"},
+		{name: "negative chunk_retain_period in yaml", yaml: "ingester:\n  chunk_retain_period: -30s\n", wantErr: "ingester.chunk_retain_period: must not be negative"},
 		{name: "key prefix with ..", yaml: "compactor:\n  delete_request_store_key_prefix: a/../b/\n", wantErr: "compactor.delete_request_store_key_prefix"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

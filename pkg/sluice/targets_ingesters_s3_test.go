@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicelog/sluice/pkg/flagext"
 	"github.com/sluicelog/sluice/pkg/logproto"
 	"github.com/sluicelog/sluice/pkg/sluice"
 	"github.com/sluicelog/sluice/pkg/sluice/sluicetest"
@@ -64,9 +65,10 @@ func getJSON(t *testing.T, base, path string, v url.Values, out any) {
 
 // TestSplitTargetsReadAsksIngesters: a read process given the write process's address sees
 // every line at once, before any flush, in log and metric queries, line filters, labels and
-// series; after the flush each line still comes once. It is given the ingester twice (by
-// address and by a dns+localhost name), so every line it reads comes twice and must come out
-// once. A read process without the address sees nothing until the flush.
+// series; right after the flush, and once the store has the lines too, each line still comes
+// once. It is given the ingester twice (by address and by a dns+localhost name), so every line
+// it reads comes twice and must come out once. A read process without the address sees nothing
+// until the flush.
 func TestSplitTargetsReadAsksIngesters(t *testing.T) {
 	s3srv := s3test.Start(t)
 	cfg := s3srv.Config(s3srv.CreateBucket(t))
@@ -125,11 +127,83 @@ func TestSplitTargetsReadAsksIngesters(t *testing.T) {
 	}
 
 	s3Flush(t, w.URL)
+	// The write process keeps the flushed chunks for ingester.chunk_retain_period (7m), so the
+	// read process needs neither the index upload nor its own resync to see the lines: whether
+	// it reads them from the ingester alone or from both, each comes once.
+	check("right after the flush")
 	waitFor(t, 15*time.Second, "the flushed lines reach the store", func() bool {
 		got, code := s3Query(t, storeOnly.URL, `{app="s3"}`, from, to)
 		return code == http.StatusOK && slices.Equal(got, all)
 	})
-	check("after the flush")
+	check("once the store has them")
+}
+
+// TestSplitTargetsReadRetainedChunks: read processes that list the shipped index only at start
+// (resync_interval 1h) cannot learn from the store of chunks flushed after that. Right after the
+// write process has flushed, and its index tables are in the bucket, the one that asks the
+// ingester still returns every line exactly once, in log and metric queries and series: only the
+// chunks the ingester retains can give them, as the one reading the store alone shows (none).
+func TestSplitTargetsReadRetainedChunks(t *testing.T) {
+	s3srv := s3test.Start(t)
+	cfg := s3srv.Config(s3srv.CreateBucket(t))
+	w := sluicetest.Start(t, withTarget(cfg, "write")...)
+	if code, body := send(t, http.MethodGet, w.URL+"/config"); code != http.StatusOK || !strings.Contains(body, "chunk_retain_period: 7m\n") {
+		t.Fatalf("/config of the write process = %d, want chunk_retain_period: 7m (the default with target write) in\n%s", code, body)
+	}
+	listOnce := sluicetest.WithConfig(func(c *sluice.Config) { c.StorageConfig.BoltDB.ResyncInterval = flagext.Duration(time.Hour) })
+	r := sluicetest.Start(t, append(withTarget(cfg, "read"), listOnce, sluicetest.WithConfig(func(c *sluice.Config) {
+		c.Querier.IngesterAddresses = []string{hostPort(w)}
+	}))...)
+	storeOnly := sluicetest.Start(t, append(withTarget(cfg, "read"), listOnce)...)
+
+	start := time.Now().Add(-20 * time.Minute).UnixNano()
+	all := s3Push(t, w.URL, []string{"a", "b"}, start, int64(time.Second), 40, "retained")
+	from, to := start-int64(time.Minute), time.Now().Add(time.Minute).UnixNano()
+	// Both have listed the bucket (at start, or for this query) before anything was flushed.
+	for _, srv := range []*sluicetest.Server{r, storeOnly} {
+		waitFor(t, 15*time.Second, srv.URL+" answers", func() bool {
+			_, code := s3Query(t, srv.URL, `{app="s3"}`, from, to)
+			return code == http.StatusOK // 503 until it has loaded the delete requests
+		})
+	}
+
+	s3Flush(t, w.URL)
+	if keys := bucketKeys(t, cfg, "chunks/"); len(keys) != 2 {
+		t.Fatalf("chunks in the bucket after the flush: %q, want the 2 streams' chunks", keys)
+	}
+	waitFor(t, 15*time.Second, "the write process uploads its index table", func() bool {
+		for _, k := range bucketKeys(t, cfg, "index/") {
+			if strings.Contains(k, "/fake/") && strings.HasSuffix(k, ".db") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := metricValue(t, w.URL, "loki_ingester_memory_chunks"); n != 2 {
+		t.Fatalf("loki_ingester_memory_chunks of the write process = %v after the flush, want its 2 chunks retained", n)
+	}
+
+	got, code := s3Query(t, r.URL, `{app="s3"}`, from, to)
+	if code != http.StatusOK {
+		t.Fatalf("log query after the flush: %d", code)
+	}
+	sameLines(t, "after the flush, before any resync: log query", got, all)
+	backward, streams := queryOrder(t, r.URL, `{app="s3", stream="a"}`, from, to, "backward", 1000)
+	if streams != 1 || len(backward) != len(all)/2 || backward[0] != "retained line 39 of a" {
+		t.Fatalf("backward query of stream a after the flush: %d streams, lines %q; want 1 stream of 40 lines, the last first", streams, backward)
+	}
+	if n := instantValue(t, r.URL, `sum(count_over_time({app="s3"}[1h]))`, time.Now()); n != float64(len(all)) {
+		t.Fatalf("count_over_time after the flush = %v, want %d", n, len(all))
+	}
+	var series []map[string]string
+	getJSON(t, r.URL, "/loki/api/v1/series", url.Values{"match[]": {`{app="s3"}`},
+		"start": {strconv.FormatInt(from, 10)}, "end": {strconv.FormatInt(to, 10)}}, &series)
+	if len(series) != 2 {
+		t.Fatalf("series after the flush = %v, want the 2 streams", series)
+	}
+	if got, code := s3Query(t, storeOnly.URL, `{app="s3"}`, from, to); code != http.StatusOK || len(got) != 0 {
+		t.Fatalf("the store-only read process after the flush = %d with %d lines, want 200 and none: it has not listed the new index table", code, len(got))
+	}
 }
 
 // instantValue returns the single sample of an instant metric query at ts.
