@@ -135,13 +135,19 @@ func (m *merge) Close() error {
 }
 
 // dedupe drops an entry identical to one already returned for the same stream at the same
-// timestamp. Entries of one timestamp come out adjacent from a merge, so it remembers the
-// (stream, line hash) pairs seen at the current timestamp only; with 64-bit hashes of both, a
-// false match needs a collision of both at one timestamp, which is negligible.
+// timestamp. Entries of one timestamp come out adjacent from a merge, so it remembers only the
+// entries of the current timestamp. Nearly every timestamp has one entry, so the first one's
+// line is kept as a copy, which costs less than hashing it, and compared only if another entry
+// with its timestamp follows; from the second one on, (stream, line hash) pairs are kept. With
+// 64-bit hashes of both, a false match needs a collision of both at one timestamp, which is
+// negligible.
 type dedupe struct {
 	EntryIterator
-	ts   int64
-	seen []dedupeKey
+	ts          int64
+	started     bool
+	first       []byte // the line of the first entry at ts
+	firstStream uint64
+	seen        []dedupeKey // the entries at ts, once there are two; empty before
 }
 
 type dedupeKey struct{ stream, line uint64 }
@@ -149,11 +155,20 @@ type dedupeKey struct{ stream, line uint64 }
 func (d *dedupe) Next() bool {
 	for d.EntryIterator.Next() {
 		e := d.EntryIterator.At()
-		if len(d.seen) == 0 || e.Timestamp != d.ts {
+		stream := d.EntryIterator.StreamHash()
+		if !d.started || e.Timestamp != d.ts {
+			d.started, d.ts = true, e.Timestamp
+			d.first, d.firstStream = append(d.first[:0], e.Line...), stream
 			d.seen = d.seen[:0]
-			d.ts = e.Timestamp
+			return true
 		}
-		k := dedupeKey{d.EntryIterator.StreamHash(), xxhash.Sum64String(e.Line)}
+		if len(d.seen) == 0 {
+			if stream == d.firstStream && string(d.first) == e.Line {
+				continue
+			}
+			d.seen = append(d.seen, dedupeKey{d.firstStream, xxhash.Sum64(d.first)})
+		}
+		k := dedupeKey{stream, xxhash.Sum64String(e.Line)}
 		if slices.Contains(d.seen, k) {
 			continue
 		}

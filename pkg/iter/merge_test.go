@@ -1,0 +1,153 @@
+package iter
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/sluicelog/sluice/pkg/logproto"
+	"github.com/sluicelog/sluice/pkg/unsafestr"
+)
+
+// sliceIterator returns the entries of one stream from a slice. Like the chunk iterators, it
+// hands out lines in a buffer it overwrites on the next call, so a caller that keeps a line
+// past Next sees it change.
+type sliceIterator struct {
+	lbls    labels.Labels
+	hash    uint64
+	entries []logproto.Entry
+	i       int
+	buf     []byte
+	spoil   bool
+}
+
+func newSlice(lbls labels.Labels, es []logproto.Entry) *sliceIterator {
+	return &sliceIterator{lbls: lbls, hash: lbls.Hash(), entries: es, i: -1, spoil: true}
+}
+
+func (s *sliceIterator) Next() bool {
+	if s.spoil {
+		for i := range s.buf {
+			s.buf[i] = '#' // spoil what the last At returned
+		}
+	}
+	s.i++
+	if s.i >= len(s.entries) {
+		return false
+	}
+	s.buf = append(s.buf[:0], s.entries[s.i].Line...)
+	return true
+}
+
+func (s *sliceIterator) At() logproto.Entry {
+	return logproto.Entry{Timestamp: s.entries[s.i].Timestamp, Line: unsafestr.String(s.buf)}
+}
+func (s *sliceIterator) Labels() labels.Labels { return s.lbls }
+func (s *sliceIterator) StreamHash() uint64    { return s.hash }
+func (s *sliceIterator) Err() error            { return nil }
+func (s *sliceIterator) Close() error          { return nil }
+
+type entryOf struct {
+	stream string
+	ts     int64
+	line   string
+}
+
+// TestMergeDedupe merges sources that repeat each other's entries (replicas, an ingester and
+// the store) and entries that only share a timestamp or a line, in both directions, and checks
+// that each distinct (stream, timestamp, line) comes out exactly once, in time order.
+func TestMergeDedupe(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	streams := []labels.Labels{labels.FromStrings("app", "a"), labels.FromStrings("app", "b")}
+	for round := range 200 {
+		// A pool of entries with few timestamps and few lines, so that ties and repeats abound.
+		var pool []entryOf
+		for range 1 + r.IntN(40) {
+			pool = append(pool, entryOf{
+				stream: streams[r.IntN(2)].String(),
+				ts:     int64(r.IntN(8)),
+				line:   []string{"x", "y", "a longer line", ""}[r.IntN(4)],
+			})
+		}
+		want := map[entryOf]bool{}
+		var its []EntryIterator
+		for range 1 + r.IntN(4) { // sources
+			for _, lbls := range streams {
+				var es []entryOf
+				for _, e := range pool {
+					if e.stream == lbls.String() && r.IntN(3) > 0 {
+						es = append(es, e)
+						want[e] = true
+					}
+				}
+				// A source holds an entry once, in time order.
+				slices.SortFunc(es, func(a, b entryOf) int { return int(a.ts - b.ts) })
+				es = slices.Compact(es)
+				var entries []logproto.Entry
+				for _, e := range es {
+					entries = append(entries, logproto.Entry{Timestamp: e.ts, Line: e.line})
+				}
+				its = append(its, newSlice(lbls, entries))
+			}
+		}
+		for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
+			if dir == logproto.Backward {
+				for _, it := range its {
+					s := it.(*sliceIterator)
+					slices.Reverse(s.entries)
+					s.i = -1
+				}
+			}
+			m := MergeDedupe(slices.Clone(its), dir)
+			got := map[entryOf]int{}
+			var last int64
+			n := 0
+			for m.Next() {
+				e := m.At()
+				if n > 0 && ((dir == logproto.Forward && e.Timestamp < last) || (dir == logproto.Backward && e.Timestamp > last)) {
+					t.Fatalf("round %d %v: timestamp %d after %d", round, dir, e.Timestamp, last)
+				}
+				last = e.Timestamp
+				got[entryOf{m.Labels().String(), e.Timestamp, strings.Clone(e.Line)}]++
+				n++
+			}
+			if len(got) != len(want) || n != len(want) {
+				t.Fatalf("round %d %v: %d entries (%d distinct), want %d distinct once each: %v", round, dir, n, len(got), len(want), got)
+			}
+			for e := range want {
+				if got[e] != 1 {
+					t.Fatalf("round %d %v: %+v came %d times", round, dir, e, got[e])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkMergeDedupe merges two sources of distinct entries (an ingester and a store that do
+// not overlap), the common case: nearly every timestamp has one entry.
+func BenchmarkMergeDedupe(b *testing.B) {
+	lbls := labels.FromStrings("app", "a")
+	line := strings.Repeat("level=info msg=\"request served\" ", 7)
+	var a, c []logproto.Entry
+	for i := range 10000 {
+		e := logproto.Entry{Timestamp: int64(i), Line: fmt.Sprint(line, i)}
+		if i%2 == 0 {
+			a = append(a, e)
+		} else {
+			c = append(c, e)
+		}
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(a)+len(c)) * int64(len(line)+4))
+	for b.Loop() {
+		sa, sc := newSlice(lbls, a), newSlice(lbls, c)
+		sa.spoil, sc.spoil = false, false
+		m := MergeDedupe([]EntryIterator{sa, sc}, logproto.Forward)
+		for m.Next() {
+		}
+	}
+}
