@@ -20,12 +20,13 @@ import (
 //	M bytes  the structured metadata, per entry: uvarint count, then count pairs of uvarint
 //	         symbol references (name, value), in label order
 //	S bytes  per entry: uvarint layout number (0: none), then for a layout its varint distance
+//	planes   the timestamp deltas' low bytes, k × (entries-1) (the column's k, below)
 //	lines    the lines back to back, in the same order, each followed by the separator when
 //	         flags says so; a stamped line holds esc where its stamp was
 //
-// and stored compressed as two parts: everything before the lines, then the lines
-// (compressBlock). Keeping the lines apart from the rest is worth about a seventh of a
-// chunk's size: a timestamp delta is a few nearly random bytes per entry, and mixed into the
+// and stored compressed as two parts: everything before the lines, then the lines, with the
+// planes kept as they are between them (compressBlock). Keeping the lines apart from the rest
+// is worth about a seventh of a chunk's size: a timestamp delta is a few nearly random bytes per entry, and mixed into the
 // text they spoil the codec's model of it (zstd's literal Huffman tables above all); columns
 // let the codec see runs of alike values (a metadata count of 0 on every entry costs nearly
 // nothing). It also leaves the lines contiguous for Prefilter's search.
@@ -41,8 +42,10 @@ import (
 //	byte     e (0 to 9): every delta between neighbours is a multiple of 10^e and is stored
 //	         divided by it (lines stamped to the millisecond have e = 6)
 //	byte     k (0 to 8): the number of low-order bytes of each stored delta kept in planes
-//	k planes of n-1 bytes: plane b holds byte b of the stored delta of entries 1 to n-1
 //	n-1 uvarint: the stored deltas of entries 1 to n-1 shifted right by 8k
+//
+// and its k planes of n-1 bytes follow the stamps column (in version 3, they came after k in
+// the column): plane b holds byte b of the stored delta of entries 1 to n-1.
 //
 // The low bytes of a delta are close to random (a stream writes every few seconds, stamped to
 // the nanosecond): as planes they cost the codec a byte each, where a uvarint spends a bit of
@@ -82,13 +85,16 @@ var pow10 = [10]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 // blockLayout is where the parts of a raw block start, as columnStarts finds them.
 type blockLayout struct {
 	ts, lens, meta, stamps, lines int
-	sep                           int // the line separator, or -1 when the L column holds lengths
-	esc                           int // the stamp mark, or -1 when the block has no stamps
+	// planes is where version 4's timestamp planes start, after the stamps column; they end
+	// where the lines start. In version 3 they sit inside the timestamp column.
+	planes int
+	sep    int // the line separator, or -1 when the L column holds lengths
+	esc    int // the stamp mark, or -1 when the block has no stamps
 }
 
-// columnStarts parses the preamble of a raw block of format version 2 or later and returns
-// where its columns and lines start.
-func columnStarts(raw []byte, version int) (blockLayout, error) {
+// columnStarts parses the preamble of a raw block of format version 2 or later, of entries
+// entries, and returns where its columns and lines start.
+func columnStarts(raw []byte, version, entries int) (blockLayout, error) {
 	t, pos := uvarint(raw, 0)
 	l, pos := uvarint(raw, pos)
 	m, pos := uvarint(raw, pos)
@@ -131,8 +137,34 @@ func columnStarts(raw []byte, version int) (blockLayout, error) {
 		return lay, errors.New("column sizes out of range")
 	}
 	lay.ts, lay.lens, lay.meta = pos, pos+int(t), pos+int(t+l)
-	lay.stamps, lay.lines = pos+int(t+l+m), pos+int(t+l+m+s)
+	lay.stamps, lay.planes = pos+int(t+l+m), pos+int(t+l+m+s)
+	lay.lines = lay.planes
+	if version < 4 {
+		return lay, nil
+	}
+	_, k, err := timeHeader(raw[:lay.lens], lay.ts)
+	if err != nil {
+		return lay, err
+	}
+	if entries < 1 || k*(entries-1) > len(raw)-lay.planes {
+		return lay, errors.New("timestamp planes truncated")
+	}
+	lay.lines += k * (entries - 1)
 	return lay, nil
+}
+
+// timeHeader reads the start of a timestamp column (version 3 and later) at col[pos:]: the
+// first timestamp's varint, the scale exponent and the number of planes k. It returns the
+// position after them and k.
+func timeHeader(col []byte, pos int) (after, k int, err error) {
+	_, pos = varint(col, pos)
+	if pos < 0 || pos+2 > len(col) {
+		return 0, 0, errors.New("timestamp column truncated")
+	}
+	if e, k := col[pos], int(col[pos+1]); e >= byte(len(pow10)) || k > 8 {
+		return 0, 0, fmt.Errorf("timestamp column: scale 10^%d or %d low bytes out of range", e, k)
+	}
+	return pos + 2, int(col[pos+1]), nil
 }
 
 // entryView locates one decoded entry inside a raw block.
@@ -181,34 +213,34 @@ func (d *blockDecoder) reset(raw []byte, meta BlockMeta, version int) error {
 	if version == 1 {
 		return nil
 	}
-	lay, err := columnStarts(raw, version)
+	lay, err := columnStarts(raw, version, meta.Entries)
 	if err != nil {
 		return err
 	}
 	d.pos, d.tsEnd = lay.ts, lay.lens
 	d.lenPos, d.lenEnd = lay.lens, lay.meta
 	d.metaPos, d.metaEnd = lay.meta, lay.stamps
-	d.stampPos, d.stampEnd = lay.stamps, lay.lines
+	d.stampPos, d.stampEnd = lay.stamps, lay.planes
 	d.line = lay.lines
 	d.sep, d.esc = lay.sep, lay.esc
 	if version < 3 {
 		return nil
 	}
 	col := raw[:d.tsEnd]
-	first, pos := varint(col, d.pos)
-	if pos < 0 || pos+2 > len(col) {
-		return errors.New("timestamp column truncated")
+	pos, k, err := timeHeader(col, d.pos)
+	if err != nil {
+		return err
 	}
-	e, k := col[pos], int(col[pos+1])
-	pos += 2
-	if e >= byte(len(pow10)) || k > 8 {
-		return fmt.Errorf("timestamp column: scale 10^%d or %d low bytes out of range", e, k)
-	}
+	d.first, _ = varint(col, d.pos)
+	d.scale, d.k = pow10[col[pos-2]], k
 	deltas := meta.Entries - 1
+	if version >= 4 { // the planes follow the stamps column; columnStarts checked their size
+		d.planes, d.pos = raw[lay.planes:lay.lines], pos
+		return nil
+	}
 	if deltas < 0 || k*deltas > len(col)-pos {
 		return errors.New("timestamp column truncated")
 	}
-	d.first, d.scale, d.k = first, pow10[e], k
 	d.planes = col[pos : pos+k*deltas]
 	d.pos = pos + k*deltas
 	return nil

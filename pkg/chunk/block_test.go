@@ -67,7 +67,7 @@ func TestBlockLayoutChoices(t *testing.T) {
 			if n != tt.entries {
 				t.Fatalf("sortedRaw wrote %d entries, want %d", n, tt.entries)
 			}
-			lay, err := columnStarts(raw, Version)
+			lay, err := columnStarts(raw, Version, n)
 			if err != nil {
 				t.Fatal(err)
 			}

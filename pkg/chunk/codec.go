@@ -286,43 +286,52 @@ func grow(buf []byte, n int) []byte {
 	return buf[:n]
 }
 
-// compressBlock appends the stored form (format version 2) of raw, a block's raw bytes, to
-// dst: the compressed head columns (with their sizes) and the compressed lines,
-// each in its own frame of enc, after their sizes:
+// compressBlock appends the stored form (format version 4) of raw, a block's raw bytes holding
+// entries entries, to dst: the compressed head columns and the compressed lines, each in its
+// own frame of enc, and between them the timestamp planes as they are, after their sizes:
 //
-//	uvarint  R, the raw size of the first part (the column sizes and the three head columns)
-//	uvarint  C, the compressed size of the first part
-//	C bytes  the first part, compressed
+//	uvarint  R, the raw size of the first part (the column sizes, the head columns, the planes)
+//	uvarint  C, the compressed size of the first part but its planes
+//	uvarint  P, the size of the planes, the last P bytes of the first part
+//	C bytes  the first part but its planes, compressed
+//	P bytes  the planes
 //	rest     the lines, compressed; raw size: the block's RawSize - R
-func compressBlock(enc Encoding, dst, raw []byte) ([]byte, error) {
-	return compressBlockWith(dst, raw, func(dst, src []byte) ([]byte, error) { return compress(enc, dst, src) })
+//
+// The planes are the timestamps' nearly random low bytes: the codec cannot shrink them, and
+// mixed with the rest of the first part they flatten its statistics (zstd codes all literals
+// of a block with one Huffman table), so the high bytes of the deltas, which do compress,
+// would cost nearly a byte each. Version 2 and 3 blocks have no P: C covers the whole first
+// part.
+func compressBlock(enc Encoding, dst, raw []byte, entries int) ([]byte, error) {
+	return compressBlockWith(dst, raw, entries, func(dst, src []byte) ([]byte, error) { return compress(enc, dst, src) })
 }
 
 // compressBlockWith is compressBlock with the codec given as a function appending the
 // compression of src to dst.
-func compressBlockWith(dst, raw []byte, compress func(dst, src []byte) ([]byte, error)) ([]byte, error) {
-	lay, err := columnStarts(raw, Version)
-	split := lay.lines
+func compressBlockWith(dst, raw []byte, entries int, compress func(dst, src []byte) ([]byte, error)) ([]byte, error) {
+	lay, err := columnStarts(raw, Version, entries)
 	if err != nil {
 		return dst, fmt.Errorf("compress block: %w", err)
 	}
 	scratch := getScratch()
-	first, err := compress((*scratch)[:0], raw[:split])
+	first, err := compress((*scratch)[:0], raw[:lay.planes])
 	defer func() { *scratch = first; putScratch(scratch) }()
 	if err != nil {
 		return dst, err
 	}
-	dst = appendUvarint(dst, uint64(split))
+	dst = appendUvarint(dst, uint64(lay.lines))
 	dst = appendUvarint(dst, uint64(len(first)))
+	dst = appendUvarint(dst, uint64(lay.lines-lay.planes))
 	dst = append(dst, first...)
-	return compress(dst, raw[split:])
+	dst = append(dst, raw[lay.planes:lay.lines]...)
+	return compress(dst, raw[lay.lines:])
 }
 
-// decompressBlock decodes a block stored by compressBlock (format version 2) whose raw size is
-// rawSize, into buf (grown if needed), and returns the raw bytes; for EncNone they are a
-// subslice of src. Errors describe bad input; the caller wraps them in ErrCorrupt.
-func decompressBlock(enc Encoding, buf, src []byte, rawSize int) ([]byte, error) {
-	out, _, err := decompressBlockFor(enc, buf, src, rawSize, nil)
+// decompressBlock decodes a block of format version (2 or later) stored by compressBlock whose
+// raw size is rawSize, into buf (grown if needed), and returns the raw bytes; for EncNone they
+// are a subslice of src. Errors describe bad input; the caller wraps them in ErrCorrupt.
+func decompressBlock(enc Encoding, buf, src []byte, rawSize, version int) ([]byte, error) {
+	out, _, err := decompressBlockFor(enc, buf, src, rawSize, version, nil)
 	return out, err
 }
 
@@ -331,21 +340,29 @@ func decompressBlock(enc Encoding, buf, src []byte, rawSize int) ([]byte, error)
 // found is false and out holds only the lines, at their place in the block; the head columns,
 // which are a block's least compressible bytes, are not decoded at all. Otherwise found is
 // true and out is the whole raw block.
-func decompressBlockFor(enc Encoding, buf, src []byte, rawSize int, needle []byte) (out []byte, found bool, err error) {
+func decompressBlockFor(enc Encoding, buf, src []byte, rawSize, version int, needle []byte) (out []byte, found bool, err error) {
 	if rawSize < 0 || rawSize > maxBlockRawSize {
 		return nil, false, fmt.Errorf("raw size %d out of range", rawSize)
 	}
 	split, pos := uvarint(src, 0)
 	firstLen, pos := uvarint(src, pos)
-	if pos < 0 || split > uint64(rawSize) || firstLen > uint64(len(src)-pos) {
+	var planesLen uint64
+	if version >= 4 {
+		planesLen, pos = uvarint(src, pos)
+	}
+	if pos < 0 || split > uint64(rawSize) || planesLen > split || firstLen > uint64(len(src)-pos) ||
+		planesLen > uint64(len(src)-pos)-firstLen {
 		return nil, false, errors.New("block parts' sizes out of range")
 	}
-	first, rest := src[pos:pos+int(firstLen)], src[pos+int(firstLen):]
+	first := src[pos : pos+int(firstLen)]
+	planes := src[pos+int(firstLen) : pos+int(firstLen+planesLen)]
+	rest := src[pos+int(firstLen+planesLen):]
+	firstRaw := int(split - planesLen) // the first part's raw size but its planes
 	if enc == EncNone {
-		if len(first) != int(split) || len(first)+len(rest) != rawSize {
-			return nil, false, fmt.Errorf("stored size %d, want %d", len(first)+len(rest), rawSize)
+		if len(first) != firstRaw || len(first)+len(planes)+len(rest) != rawSize {
+			return nil, false, fmt.Errorf("stored size %d, want %d", len(first)+len(planes)+len(rest), rawSize)
 		}
-		out = src[pos:] // the two parts are adjacent: the raw block as is
+		out = src[pos:] // the parts are adjacent: the raw block as is
 		return out, needle == nil || bytes.Contains(out[split:], needle), nil
 	}
 	// Both parts decode in place into out. Each gets the capacity up to the end of the buffer:
@@ -366,9 +383,10 @@ func decompressBlockFor(enc Encoding, buf, src []byte, rawSize int, needle []byt
 		return nil
 	}
 	if needle == nil {
-		if err := part(first, 0, int(split)); err != nil {
+		if err := part(first, 0, firstRaw); err != nil {
 			return nil, false, err
 		}
+		copy(out[firstRaw:split], planes) // over what the first part's decoder wrote past its end
 		return out, true, part(rest, int(split), rawSize)
 	}
 	if err := part(rest, int(split), rawSize); err != nil {
@@ -380,7 +398,7 @@ func decompressBlockFor(enc Encoding, buf, src []byte, rawSize int, needle []byt
 	// The head columns are decoded aside, with room to spare, and copied in front.
 	scratch := getScratch()
 	defer putScratch(scratch)
-	got, err := decompress(enc, *scratch, first, int(split))
+	got, err := decompress(enc, *scratch, first, firstRaw)
 	if cap(got) > cap(*scratch) {
 		*scratch = got[:0]
 	}
@@ -388,5 +406,6 @@ func decompressBlockFor(enc Encoding, buf, src []byte, rawSize int, needle []byt
 		return nil, false, err
 	}
 	copy(out, got)
+	copy(out[firstRaw:split], planes)
 	return out, true, nil
 }

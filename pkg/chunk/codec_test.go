@@ -51,11 +51,15 @@ func TestCodecRoundTrip(t *testing.T) {
 // TestBlockCodecRoundTrip checks compressBlock and decompressBlock on a block, on a block
 // of empty lines (a second part of separators only) and on damaged part sizes.
 func TestBlockCodecRoundTrip(t *testing.T) {
-	raw, _ := rawBlock(t, 64<<10)
+	raw, meta := rawBlock(t, 64<<10)
 	empty := handBlock(Version, rawEntry{ts: 1}, rawEntry{ts: 2})
 	for _, enc := range Encodings() {
-		for _, src := range [][]byte{raw, empty} {
-			comp, err := compressBlock(enc, []byte("prefix"), src)
+		for _, src := range []struct {
+			raw     []byte
+			entries int
+		}{{raw, meta.Entries}, {empty, 2}} {
+			src, entries := src.raw, src.entries
+			comp, err := compressBlock(enc, []byte("prefix"), src, entries)
 			if err != nil {
 				t.Fatalf("compressBlock(%v): %v", enc, err)
 			}
@@ -65,21 +69,26 @@ func TestBlockCodecRoundTrip(t *testing.T) {
 			comp = comp[6:]
 			// A reused buffer, too small and too big, must not change the result.
 			for _, buf := range [][]byte{nil, make([]byte, 10), make([]byte, 2*len(src))} {
-				got, err := decompressBlock(enc, buf, comp, len(src))
+				got, err := decompressBlock(enc, buf, comp, len(src), Version)
 				if err != nil || !bytes.Equal(got, src) {
 					t.Fatalf("decompressBlock(%v) = %d bytes, %v, want %d bytes", enc, len(got), err, len(src))
 				}
 			}
-			if _, err := decompressBlock(enc, nil, comp, len(src)+1); err == nil {
+			if _, err := decompressBlock(enc, nil, comp, len(src)+1, Version); err == nil {
 				t.Errorf("decompressBlock(%v) with a wrong raw size: no error", enc)
 			}
-			bad := append([]byte{}, comp...)
-			bad[1] = 0x7f // the first part's compressed size
-			if _, err := decompressBlock(enc, nil, bad, len(src)); err == nil {
-				t.Errorf("decompressBlock(%v) with a wrong part size: no error", enc)
+			// The first part's compressed size, then the planes' size, made too big.
+			_, n := uvarint(comp, 0)
+			_, m := uvarint(comp, n)
+			for _, at := range []int{n, m} {
+				bad := append([]byte{}, comp...)
+				bad[at] = 0x7f
+				if _, err := decompressBlock(enc, nil, bad, len(src), Version); err == nil {
+					t.Errorf("decompressBlock(%v) with a wrong part size at byte %d: no error", enc, at)
+				}
 			}
 		}
-		if _, err := compressBlock(enc, nil, []byte{5, 0, 0, 'x'}); err == nil {
+		if _, err := compressBlock(enc, nil, []byte{5, 0, 0, 'x'}, 1); err == nil {
 			t.Errorf("compressBlock(%v) of a block whose column sizes are too big: no error", enc)
 		}
 	}
@@ -88,7 +97,7 @@ func TestBlockCodecRoundTrip(t *testing.T) {
 // BenchmarkBlockEncode compresses one 256 KiB block of raw entries per codec. The ratio
 // metric is raw size over compressed size.
 func BenchmarkBlockEncode(b *testing.B) {
-	raw, _ := rawBlock(b, DefaultBlockSize)
+	raw, meta := rawBlock(b, DefaultBlockSize)
 	for _, enc := range Encodings() {
 		b.Run(enc.String(), func(b *testing.B) {
 			var dst []byte
@@ -96,7 +105,7 @@ func BenchmarkBlockEncode(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if dst, err = compressBlock(enc, dst[:0], raw); err != nil {
+				if dst, err = compressBlock(enc, dst[:0], raw, meta.Entries); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -111,7 +120,7 @@ func BenchmarkBlockDecode(b *testing.B) {
 	raw, meta := rawBlock(b, DefaultBlockSize)
 	for _, enc := range Encodings() {
 		b.Run(enc.String(), func(b *testing.B) {
-			comp, err := compressBlock(enc, nil, raw)
+			comp, err := compressBlock(enc, nil, raw, meta.Entries)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -120,7 +129,7 @@ func BenchmarkBlockDecode(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			for b.Loop() {
-				out, err := decompressBlock(enc, buf, comp, len(raw))
+				out, err := decompressBlock(enc, buf, comp, len(raw), Version)
 				if err != nil {
 					b.Fatal(err)
 				}

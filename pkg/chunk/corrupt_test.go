@@ -151,8 +151,9 @@ type rawEntry struct {
 }
 
 // handBlock encodes entries as a raw block of the given format version, as the head would
-// (but without sorting or checking them). Version 3 blocks keep one low byte of each delta
-// in a plane, at scale 1, and separate the lines by '\n' unless a line holds one.
+// (but without sorting or checking them). Version 3 and 4 blocks keep one low byte of each
+// delta in a plane, at scale 1 (version 4 after the metadata column, as there are no stamps),
+// and separate the lines by '\n' unless a line holds one.
 func handBlock(version int, es ...rawEntry) []byte {
 	var ts, lens, meta, lines, v1, plane, hi []byte
 	separated := version >= 3
@@ -189,8 +190,13 @@ func handBlock(version int, es ...rawEntry) []byte {
 	if version == 1 {
 		return v1
 	}
-	if version >= 3 {
-		ts = append(ts, 0, 1) // scale 10^0, one plane
+	var planes []byte // version 4: after the last column, sized by the entry count
+	switch {
+	case version >= 4:
+		ts = append(append(ts, 0, 1), hi...) // scale 10^0, one plane
+		planes = plane
+	case version == 3:
+		ts = append(ts, 0, 1)
 		ts = append(append(ts, plane...), hi...)
 	}
 	var b []byte
@@ -204,7 +210,7 @@ func handBlock(version int, es ...rawEntry) []byte {
 			b = append(b, 0, 0)
 		}
 	}
-	return append(append(append(append(b, ts...), lens...), meta...), lines...)
+	return append(append(append(append(append(b, ts...), lens...), meta...), planes...), lines...)
 }
 
 // TestCorruptBlockContents builds blocks whose checksums are right but whose contents are
@@ -282,8 +288,9 @@ func TestCorruptBlockContents(t *testing.T) {
 		{"stamped line without its mark", 4, v4([]byte{1, 0}, 1, 'x', '\n'), one},
 		{"bytes after the last stamp", 4, v4([]byte{0, 0, 0}, 1, 'x', '\n'), one},
 		{"preamble truncated before the mark", 4, []byte{3, 0, 1, flagSeparated | flagStamped, '\n', 1}, one},
+		{"planes past the end", 4, handBlock(4, x, rawEntry{ts: 6, line: "y"})[:11], two2},
 	}...)
-	for _, v := range []int{1, 2, 3} {
+	for _, v := range []int{1, 2, 3, 4} {
 		tests = append(tests, []struct {
 			name    string
 			version int
@@ -312,8 +319,8 @@ func TestCorruptBlockContents(t *testing.T) {
 			if err := it.Err(); !errors.Is(err, ErrCorrupt) {
 				t.Errorf("version %d, %s, %v: Err() = %v, want ErrCorrupt", tt.version, tt.name, dir, err)
 			}
-			if tt.version < 4 {
-				continue
+			if lay, err := columnStarts(tt.raw, tt.version, tt.meta.Entries); tt.version < 4 || (err == nil && lay.esc < 0) {
+				continue // a block without stamps and without the needle is rightly skipped unread
 			}
 			// A needle that may overlap a stamp makes the iterator rebuild lines to search.
 			it = newIterator(EncNone, tt.version, nil, []blockSource{{meta: tt.meta, raw: tt.raw}}, testStream, minInt64, maxInt64, dir, nil).Prefilter([]byte("1"))

@@ -190,7 +190,7 @@ func (h *Head) CutBlock() error {
 	raw, _, _, _ := h.sortedRaw((*scratch)[:0], minInt64, maxInt64, true)
 	defer func() { *scratch = raw; putScratch(scratch) }()
 	off := len(h.body)
-	body, err := compressBlock(h.enc, h.body, raw)
+	body, err := compressBlock(h.enc, h.body, raw, len(h.entries))
 	if err != nil {
 		return fmt.Errorf("cut block %d: %w", len(h.blocks), err)
 	}
@@ -306,7 +306,7 @@ func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 	esc, stamps := h.findStamps(order, stamp, separated, sep)
 
 	// The columns' sizes go first, so measure them before writing them.
-	tsLen := uvarintLen(uint64(first<<1)^uint64(first>>63)) + 2 + k*(n-1)
+	tsLen := uvarintLen(uint64(first<<1)^uint64(first>>63)) + 2
 	lensLen, metaLen, stampsLen := 0, 0, 0
 	for i, idx := range order {
 		en := &h.entries[idx]
@@ -352,11 +352,6 @@ func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 
 	dst = appendVarint(dst, first)
 	dst = append(dst, byte(exp), byte(k))
-	for b := range k {
-		for _, d := range deltas {
-			dst = append(dst, byte(d>>(8*b)))
-		}
-	}
 	for _, d := range deltas {
 		dst = appendUvarint(dst, d>>shift)
 	}
@@ -380,6 +375,12 @@ func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 		dst = appendUvarint(dst, uint64(st.num))
 		if st.num > 0 {
 			dst = appendVarint(dst, st.d)
+		}
+	}
+	// The planes close the first part, where the store keeps them as they are (compressBlock).
+	for b := range k {
+		for _, d := range deltas {
+			dst = append(dst, byte(d>>(8*b)))
 		}
 	}
 	for i, idx := range order {

@@ -275,7 +275,7 @@ func (it *Iterator) open(s blockSource) *cursor {
 			if it.version >= 4 && !it.needleSafe {
 				needle = nil
 			}
-			out, found, err = decompressBlockFor(it.enc, c.buf, s.data, s.meta.RawSize, needle)
+			out, found, err = decompressBlockFor(it.enc, c.buf, s.data, s.meta.RawSize, it.version, needle)
 		}
 		if err != nil {
 			it.fail(c, err)

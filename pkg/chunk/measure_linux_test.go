@@ -113,7 +113,7 @@ func TestCodecTable(t *testing.T) {
 			compSize = 0
 			for i, raw := range raws {
 				var err error
-				comps[i], err = compressBlockWith(comps[i][:0], raw, func(dst, src []byte) ([]byte, error) { return c.comp(dst, src), nil })
+				comps[i], err = compressBlockWith(comps[i][:0], raw, metas[i].Entries, func(dst, src []byte) ([]byte, error) { return c.comp(dst, src), nil })
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -124,7 +124,7 @@ func TestCodecTable(t *testing.T) {
 		var d blockDecoder
 		dec := cpuMBps(t, total, func() {
 			for i, comp := range comps {
-				out, err := decompressBlock(c.enc, buf, comp, metas[i].RawSize)
+				out, err := decompressBlock(c.enc, buf, comp, metas[i].RawSize, Version)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -143,11 +143,11 @@ func TestStampedChunks(t *testing.T) {
 		c := encodeDecode(t, h)
 		stamped := 0
 		for _, b := range c.ix.Blocks {
-			raw, err := decompressBlock(enc, nil, c.data[b.Offset:b.Offset+b.Length], b.RawSize)
+			raw, err := decompressBlock(enc, nil, c.data[b.Offset:b.Offset+b.Length], b.RawSize, Version)
 			if err != nil {
 				t.Fatal(err)
 			}
-			lay, err := columnStarts(raw, Version)
+			lay, err := columnStarts(raw, Version, b.Entries)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,8 +211,8 @@ func TestStampMarks(t *testing.T) {
 				es = append(es, e)
 			}
 			h, accepted := buildHead(t, EncZstd, 1<<20, es)
-			raw, _, _, _ := h.sortedRaw(nil, minInt64, maxInt64, true)
-			lay, err := columnStarts(raw, Version)
+			raw, n, _, _ := h.sortedRaw(nil, minInt64, maxInt64, true)
+			lay, err := columnStarts(raw, Version, n)
 			if err != nil {
 				t.Fatal(err)
 			}

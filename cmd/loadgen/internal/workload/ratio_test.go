@@ -20,8 +20,8 @@ var ratios = flag.Bool("ratios", false, "measure how the benchmark workload comp
 //	go test -run TestWorkloadRatios -v ./cmd/loadgen/internal/workload -args -ratios
 //
 // It prints the ratio of the chunks an ingester would cut (per stream, at most 2h of log time
-// each, the default codec), of each stream's lines alone in 256 KiB blocks per zstd level, and
-// of each chunk's lines as one block at zstd's slowest levels.
+// each, the default codec), of each stream's lines alone, as written, in 256 KiB blocks per
+// zstd level, and of each chunk's lines as one block at zstd's slowest levels.
 // Without -ratios it runs on 20,000 lines and checks only that the figures are plausible.
 func TestWorkloadRatios(t *testing.T) {
 	lines := 20000
@@ -106,7 +106,10 @@ func TestWorkloadRatios(t *testing.T) {
 			}
 		}
 		report("lines only, 256 KiB blocks, zstd %s: %.2f : 1", level, float64(raw)/float64(n))
-		if level == zstd.SpeedFastest && (float64(raw)/float64(n) < chunks || chunks < 2) {
+		// The chunks elide the lines' own timestamps, so they may compress better than the
+		// lines as written, timestamps column and all (they do on the whole workload); a
+		// codec or layout that broke would take either below 2 : 1.
+		if level == zstd.SpeedFastest && (float64(raw)/float64(n) < 2 || chunks < 2) {
 			t.Errorf("lines alone compress %.2f : 1, chunks %.2f : 1: implausible", float64(raw)/float64(n), chunks)
 		}
 	}
