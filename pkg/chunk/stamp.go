@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -415,34 +416,76 @@ type stamper struct {
 	day     int64 // the Unix day the anchors are for, or minInt64
 	year    int
 	anchors [anchors][]byte
-	// The layout (number, 0 for none) and offset of the last stamp found: a stream's lines
-	// usually have the stamp in one place. Its bytes up to the seconds, which fix the minute,
-	// were proven by rendering; a stamp with the same ones starts the same minute.
-	last, lastOff int
-	prefix        []byte
-	minute        int64 // Unix ns
-	buf           [64]byte
+	// The stamps last found, most recent first: a stream's lines have theirs in one place and
+	// layout, or in a few (a service logging in two formats). Each one's bytes up to the
+	// seconds, which fix the minute, were proven by rendering; a stamp with the same ones
+	// starts the same minute.
+	recent [4]recentStamp
+	buf    [64]byte
 }
 
-func (s *stamper) reset() { s.day, s.last = minInt64, 0 }
+type recentStamp struct {
+	num, off int // layout number (0: unused) and offset in the line
+	prefix   []byte
+	minute   int64         // Unix ns
+	render   stampRenderer // its own, so that stamps of several layouts do not evict each other
+}
+
+func (s *stamper) reset() {
+	s.day = minInt64
+	for i := range s.recent {
+		s.recent[i].num = 0
+	}
+}
+
+// byWidth lists each anchor's layouts, longest first: a stamp with a fraction also starts like
+// one without, and the longest one that matches is taken.
+var byWidth = func() [anchors][]int {
+	var out [anchors][]int
+	for i := range stampFormats {
+		out[stampFormats[i].anchor] = append(out[stampFormats[i].anchor], i)
+	}
+	for a := range out {
+		slices.SortStableFunc(out[a], func(x, y int) int { return stampFormats[y].width - stampFormats[x].width })
+	}
+	return out
+}()
 
 // find returns the layout number (1-based), offset and distance of the first stamp in line
 // that it recognises, or 0.
 func (s *stamper) find(line []byte, ts int64) (num, off int, d int64) {
-	if s.last > 0 {
-		// The same minute: only the seconds, the fraction and what follows them are left to
-		// check, and no date to compute. The stamp may have moved (an address before it
-		// took more digits).
-		f := &stampFormats[s.last-1]
-		off := s.lastOff
-		if len(line)-off < f.width || !bytes.Equal(line[off:off+f.secAt], s.prefix) {
-			off = bytes.Index(line, s.prefix)
-		}
-		if off >= 0 && len(line)-off >= f.width {
+	// A recent stamp's minute: only the seconds, the fraction and what follows them are left
+	// to check, and no date to compute. The stamp may have moved (an address before it took
+	// more digits).
+	for pass := range 2 {
+		for i := range s.recent {
+			r := &s.recent[i]
+			if r.num == 0 {
+				break
+			}
+			f := &stampFormats[r.num-1]
+			off := r.off
+			if pass == 1 {
+				if i >= 2 {
+					break // a moved stamp is looked for in the two most recent layouts only
+				}
+				off = bytes.Index(line, r.prefix)
+			} else if len(line)-off < f.width || !bytes.Equal(line[off:off+f.secAt], r.prefix) {
+				continue
+			}
+			if off < 0 || len(line)-off < f.width {
+				continue
+			}
 			if within, ok := f.parseTail(line[off : off+f.width]); ok {
-				if d, ok := f.distance(s.minute+within, ts); ok {
-					s.lastOff = off
-					return s.last, off, d
+				t := r.minute + within
+				// Rendering it back, as the reader will, proves the stamp whatever this path
+				// assumed; within a minute the renderer only writes the seconds and fraction.
+				d, ok := f.distance(t, ts)
+				if ok && bytes.Equal(r.render.appendStamp(s.buf[:0], r.num, t), line[off:off+f.width]) {
+					num := r.num
+					r.off = off
+					s.promote(i)
+					return num, off, d
 				}
 			}
 		}
@@ -450,9 +493,14 @@ func (s *stamper) find(line []byte, ts int64) (num, off int, d int64) {
 	if day := floorDiv(ts, int64(24*time.Hour)); day != s.day {
 		s.setDay(day, ts)
 	}
-	if s.last > 0 {
-		if t, ok := stampFormats[s.last-1].match(line, s.lastOff, ts, s.year, &s.buf); ok {
-			return s.found(s.last, s.lastOff, line, t, ts)
+	// A recent layout in another minute.
+	for i := range s.recent {
+		r := &s.recent[i]
+		if r.num == 0 {
+			break
+		}
+		if t, ok := stampFormats[r.num-1].match(line, r.off, ts, s.year, &s.buf); ok {
+			return s.found(r.num, r.off, line, t, ts)
 		}
 	}
 	for a := range anchors {
@@ -467,31 +515,36 @@ func (s *stamper) find(line []byte, ts int64) (num, off int, d int64) {
 		if at < 0 {
 			continue
 		}
-		// The longest layout that matches: a stamp with a fraction also starts like one
-		// without.
-		best, bestT := 0, int64(0)
-		for i := range stampFormats {
-			f := &stampFormats[i]
-			if f.anchor != a || (best > 0 && f.width <= stampFormats[best-1].width) {
-				continue
+		for _, i := range byWidth[a] {
+			if t, ok := stampFormats[i].match(line, at, ts, s.year, &s.buf); ok {
+				return s.found(i+1, at, line, t, ts)
 			}
-			if t, ok := f.match(line, at, ts, s.year, &s.buf); ok {
-				best, bestT = i+1, t
-			}
-		}
-		if best > 0 {
-			return s.found(best, at, line, bestT, ts)
 		}
 	}
 	return 0, 0, 0
 }
 
+// promote moves recent stamp i to the front.
+func (s *stamper) promote(i int) {
+	if i > 0 {
+		r := s.recent[i]
+		copy(s.recent[1:i+1], s.recent[:i])
+		s.recent[0] = r
+	}
+}
+
 // found records a stamp proven by rendering as the one to try first on the next line.
 func (s *stamper) found(num, off int, line []byte, t, ts int64) (int, int, int64) {
 	f := &stampFormats[num-1]
-	s.last, s.lastOff = num, off
-	s.prefix = append(s.prefix[:0], line[off:off+f.secAt]...)
-	s.minute = t - floorMod(t, int64(time.Minute))
+	i := 0 // the slot to reuse: this layout's at this offset, else the oldest
+	for i < len(s.recent)-1 && s.recent[i].num != 0 && (s.recent[i].num != num || s.recent[i].off != off) {
+		i++
+	}
+	r := &s.recent[i]
+	r.num, r.off = num, off
+	r.prefix = append(r.prefix[:0], line[off:off+f.secAt]...)
+	r.minute = t - floorMod(t, int64(time.Minute))
+	s.promote(i)
 	d, _ := f.distance(t, ts)
 	return num, off, d
 }

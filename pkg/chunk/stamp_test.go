@@ -51,6 +51,39 @@ func TestStampFind(t *testing.T) {
 	}
 }
 
+// TestStamperSequence feeds one stamper long runs of lines as streams write them, one layout
+// or several mixed, stamps moving within lines, and lines without stamps, and checks every
+// stamp it reports: the line rebuilt from its stored form must be the line.
+func TestStamperSequence(t *testing.T) {
+	for _, kinds := range [][]int{nil, {0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {0, 3}, {1, 2, 7}, {3, 4, 5, 6}} {
+		es := stampedLines(t, 5000, uint64(len(kinds))+11, kinds...)
+		var s stamper
+		s.reset()
+		found := 0
+		var r stampRenderer
+		for i, e := range es {
+			if i%1000 == 0 {
+				s.reset() // a new block
+			}
+			line := []byte(e.Line)
+			num, off, d := s.find(line, e.Timestamp)
+			if num == 0 {
+				continue
+			}
+			found++
+			f := &stampFormats[num-1]
+			stored := append(append(append([]byte{}, line[:off]...), 1), line[off+f.width:]...)
+			back, err := expandStamp(nil, stored, 1, num, d, e.Timestamp, &r)
+			if err != nil || !bytes.Equal(back, line) {
+				t.Fatalf("kinds %v, line %d: %q found as layout %d at %d, distance %d, rebuilt as %q (%v)", kinds, i, line, num, off, d, back, err)
+			}
+		}
+		if want := len(kinds) == 1 && (kinds[0] == 5 || kinds[0] == 7); (found == 0) != want {
+			t.Errorf("kinds %v: %d stamps found in %d lines", kinds, found, len(es))
+		}
+	}
+}
+
 // TestStampNotFound lists lines whose stamp-like text must stay in the line: rendering it
 // back would not give the same bytes, or it is too far from the entry.
 func TestStampNotFound(t *testing.T) {
