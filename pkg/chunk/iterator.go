@@ -349,18 +349,8 @@ func (it *Iterator) advance(c *cursor) bool {
 	if it.backward {
 		for c.vi > 0 {
 			c.vi--
-			v := c.views[c.vi]
-			if it.filter == nil {
-				c.cur = v
-				return true
-			}
-			line, ok := it.line(c, &v)
-			if !ok {
-				return false
-			}
-			if it.filter(line) {
-				c.cur = v
-				return true
+			if keep, ok := it.keep(c, c.views[c.vi]); keep || !ok {
+				return keep
 			}
 		}
 		return false
@@ -391,19 +381,23 @@ func (it *Iterator) advance(c *cursor) bool {
 			}
 			continue
 		}
-		if it.filter == nil {
-			c.cur = v
-			return true
-		}
-		line, ok := it.line(c, &v)
-		if !ok {
-			return false
-		}
-		if it.filter(line) {
-			c.cur = v
-			return true
+		if keep, ok := it.keep(c, v); keep || !ok {
+			return keep
 		}
 	}
+}
+
+// keep makes v c's current entry if the filter accepts its line, and reports whether it did;
+// ok is false when the line could not be rebuilt (it.err says why).
+func (it *Iterator) keep(c *cursor, v entryView) (keep, ok bool) {
+	if it.filter != nil {
+		line, ok := it.line(c, &v)
+		if !ok || !it.filter(line) {
+			return false, ok
+		}
+	}
+	c.cur = v
+	return true, true
 }
 
 // line returns v's line, rebuilt with its stamp in c.exp when the block elided it. It records

@@ -317,11 +317,11 @@ func parseDigits(b []byte, p, n int) int {
 	return v
 }
 
-// parseItems reads the fields of a stamp in layout f from b (f.width bytes) into v, items
-// from..len(items), checking the literals and each field's digits and range; v is indexed by
-// stampField and keeps what it held for the fields not read.
-func (f *stampFormat) parseItems(b []byte, from int, v *[stampFraction + 1]int) bool {
-	for _, it := range f.items[from:] {
+// parseItems reads the fields of a stamp in layout f from b (f.width bytes) into v, checking
+// the literals and each field's digits and range; v is indexed by stampField and keeps what it
+// held for the fields the layout lacks.
+func (f *stampFormat) parseItems(b []byte, v *[stampFraction + 1]int) bool {
+	for _, it := range f.items {
 		x := 0
 		switch it.field {
 		case stampLiteral:
@@ -384,7 +384,7 @@ func (f *stampFormat) match(line []byte, off int, ts int64, year int, scratch *[
 	}
 	b := line[off : off+f.width]
 	v := [stampFraction + 1]int{stampYear: year, stampMonth: 1, stampDay: 1}
-	if !f.parseItems(b, 0, &v) || v[stampYear] < 1678 || v[stampYear] > 2261 {
+	if !f.parseItems(b, &v) || v[stampYear] < 1678 || v[stampYear] > 2261 {
 		return 0, false
 	}
 	frac := 0
