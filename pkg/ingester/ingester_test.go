@@ -35,18 +35,7 @@ func (m *memStore) PutChunk(_ context.Context, c *storage.Chunk) error {
 
 func newTestIngester(t testing.TB, walDir string, store Store) *Ingester {
 	t.Helper()
-	var cfg Config
-	fs := flag.NewFlagSet("", flag.PanicOnError)
-	cfg.RegisterFlags(fs)
-	var lim validation.Limits
-	lim.RegisterFlags(fs)
-	cfg.WAL.Enabled = walDir != ""
-	cfg.WAL.Dir = walDir
-	ing, err := New(cfg, validation.NewOverrides(lim), store, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ing
+	return newIngesterWith(t, store, func(c *Config) { c.WAL.Enabled, c.WAL.Dir = walDir != "", walDir })
 }
 
 func selectAll(t testing.TB, ing *Ingester, dir logproto.Direction) []string {

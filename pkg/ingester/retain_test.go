@@ -30,7 +30,8 @@ func newManualClock(t time.Time) *manualClock {
 func (c *manualClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *manualClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-// newIngesterWith builds an ingester without WAL over store, with the defaults changed by edit.
+// newIngesterWith builds an ingester without WAL over store, with the defaults changed by edit
+// (which may turn the WAL on).
 func newIngesterWith(t testing.TB, store Store, edit func(*Config)) *Ingester {
 	t.Helper()
 	var cfg Config
