@@ -17,11 +17,13 @@ type Config struct {
 	ChunkTargetSize   int              `yaml:"chunk_target_size"`
 	ChunkIdlePeriod   flagext.Duration `yaml:"chunk_idle_period"`
 	ChunkRetainPeriod RetainPeriod     `yaml:"chunk_retain_period"`
-	MaxChunkAge       flagext.Duration `yaml:"max_chunk_age"`
-	FlushCheckPeriod  flagext.Duration `yaml:"flush_check_period"`
-	FlushOpTimeout    flagext.Duration `yaml:"flush_op_timeout"`
-	ConcurrentFlushes int              `yaml:"concurrent_flushes"`
-	WAL               WALConfig        `yaml:"wal"`
+	// ChunkRetainMaxBytes bounds the compressed bytes of retained chunks (0: no bound).
+	ChunkRetainMaxBytes int              `yaml:"chunk_retain_max_bytes"`
+	MaxChunkAge         flagext.Duration `yaml:"max_chunk_age"`
+	FlushCheckPeriod    flagext.Duration `yaml:"flush_check_period"`
+	FlushOpTimeout      flagext.Duration `yaml:"flush_op_timeout"`
+	ConcurrentFlushes   int              `yaml:"concurrent_flushes"`
+	WAL                 WALConfig        `yaml:"wal"`
 }
 
 // WALConfig configures the write-ahead log.
@@ -106,6 +108,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.ChunkIdlePeriod, "ingester.chunks-idle-period", "Flush a chunk that received no entries for this long.")
 	c.ChunkRetainPeriod = RetainPeriod{}
 	fs.Var(&c.ChunkRetainPeriod, "ingester.chunks-retain-period", "How long a flushed chunk stays in memory, still answering queries, so that read processes see its lines until they have the index tables listing it; 0 drops it at once. Default 7m, or 0 in a process that also runs a querier (target all).")
+	fs.IntVar(&c.ChunkRetainMaxBytes, "ingester.chunks-retain-max-bytes", 256<<20, "Most compressed bytes of flushed chunks kept for chunk_retain_period; past it the ones flushed first are released early. 0: no bound.")
 	c.MaxChunkAge = flagext.Duration(2 * time.Hour)
 	fs.Var(&c.MaxChunkAge, "ingester.max-chunk-age", "Flush a chunk whose entries would span more than this, or open this long; also sets the out-of-order window (half of it).")
 	c.FlushCheckPeriod = flagext.Duration(30 * time.Second)
@@ -134,6 +137,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxChunkAge <= 0 || c.ChunkIdlePeriod <= 0 || c.FlushCheckPeriod <= 0 {
 		errs = append(errs, errors.New("ingester: max_chunk_age, chunk_idle_period and flush_check_period must be positive"))
+	}
+	if c.ChunkRetainMaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("ingester.chunk_retain_max_bytes: must not be negative, got %d", c.ChunkRetainMaxBytes))
 	}
 	if c.ChunkRetainPeriod.D() < 0 {
 		errs = append(errs, fmt.Errorf("ingester.chunk_retain_period: must not be negative, got %s", c.ChunkRetainPeriod))

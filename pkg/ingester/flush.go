@@ -3,6 +3,7 @@ package ingester
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,9 +103,13 @@ func (i *Ingester) flushSealed(ctx context.Context) {
 		i.logger.Error("flush sealed chunks; the periodic flush retries them", "err", err)
 	}
 	now := i.now()
+	if i.overRetainBound() {
+		i.removeFlushed(i.tenantsSnapshot(), now) // releases early in every stream
+		return
+	}
 	for s := range seen {
 		s.mu.Lock()
-		i.release(s, now)
+		i.release(s, now, time.Time{})
 		s.mu.Unlock()
 	}
 }
@@ -162,12 +167,7 @@ func (i *Ingester) flush(ctx context.Context, force bool) error {
 	defer i.flushMu.Unlock()
 	now := i.now()
 	var jobs []flushJob
-	i.mu.RLock()
-	tenants := make(map[string]*instance, len(i.tenants))
-	for t, inst := range i.tenants {
-		tenants[t] = inst
-	}
-	i.mu.RUnlock()
+	tenants := i.tenantsSnapshot()
 	for tenant, inst := range tenants {
 		inst.mu.RLock()
 		streams := make([]*stream, 0, len(inst.streams))
@@ -253,6 +253,9 @@ func (i *Ingester) flushChunk(ctx context.Context, j flushJob) error {
 			j.s.mu.Lock()
 			j.sc.flushed, j.sc.flushedAt = true, i.now()
 			j.s.mu.Unlock()
+			if i.cfg.ChunkRetainPeriod.D() > 0 {
+				i.retained.Add(int64(len(c.Data)))
+			}
 			return nil
 		}
 		i.metrics.flushFailures.Inc()
@@ -266,16 +269,69 @@ func (i *Ingester) flushChunk(ctx context.Context, j flushJob) error {
 	}
 }
 
-// removeFlushed drops the flushed chunks whose retain period is over, and streams that hold
-// nothing and have been idle since before now.
+// tenantsSnapshot returns the tenants as they are now.
+func (i *Ingester) tenantsSnapshot() map[string]*instance {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	tenants := make(map[string]*instance, len(i.tenants))
+	for t, inst := range i.tenants {
+		tenants[t] = inst
+	}
+	return tenants
+}
+
+// overRetainBound reports whether the retained chunks take more than chunk_retain_max_bytes.
+func (i *Ingester) overRetainBound() bool {
+	return i.cfg.ChunkRetainMaxBytes > 0 && i.retained.Load() > int64(i.cfg.ChunkRetainMaxBytes)
+}
+
+// earlyRelease returns the flush time at or before which retained chunks go before their period
+// ends, so that the rest fit in chunk_retain_max_bytes: the chunks flushed first go first. It is
+// the zero time when they already fit.
+func (i *Ingester) earlyRelease(tenants map[string]*instance) time.Time {
+	if !i.overRetainBound() {
+		return time.Time{}
+	}
+	type retainedChunk struct {
+		at   time.Time
+		size int
+	}
+	var all []retainedChunk
+	for _, inst := range tenants {
+		inst.mu.RLock()
+		for _, s := range inst.streams {
+			s.mu.Lock()
+			for _, sc := range s.closed {
+				if sc.flushed {
+					all = append(all, retainedChunk{sc.flushedAt, sc.c.Size()})
+				}
+			}
+			s.mu.Unlock()
+		}
+		inst.mu.RUnlock()
+	}
+	slices.SortFunc(all, func(a, b retainedChunk) int { return b.at.Compare(a.at) }) // newest first
+	kept := 0
+	for _, c := range all {
+		if kept+c.size > i.cfg.ChunkRetainMaxBytes {
+			return c.at
+		}
+		kept += c.size
+	}
+	return time.Time{}
+}
+
+// removeFlushed drops the flushed chunks whose retain period is over (or that do not fit in
+// chunk_retain_max_bytes), and streams that hold nothing and have been idle since before now.
 func (i *Ingester) removeFlushed(tenants map[string]*instance, now time.Time) {
 	// The flushes just made may have ended after now: release against the clock as it is.
 	releaseAt := i.now()
+	early := i.earlyRelease(tenants)
 	for _, inst := range tenants {
 		inst.mu.Lock()
 		for key, s := range inst.streams {
 			s.mu.Lock()
-			i.release(s, releaseAt)
+			i.release(s, releaseAt, early)
 			empty := len(s.closed) == 0 && (s.head == nil || s.head.Entries() == 0)
 			// A stream keeps its out-of-order window while it is active; an idle empty one
 			// goes, as in Loki.
@@ -292,14 +348,18 @@ func (i *Ingester) removeFlushed(tenants map[string]*instance, now time.Time) {
 	}
 }
 
-// release drops s's flushed chunks that have been retained for chunk_retain_period by now.
+// release drops s's flushed chunks that have been retained for chunk_retain_period by now, or
+// were flushed at or before early (not zero: they do not fit in chunk_retain_max_bytes).
 // Retaining them lets a querier that reads the ingester's memory and the store's index, but
 // sees the index only as shipped (a read process, every resync_interval), find their lines in
 // the meantime; the querier removes the duplicates the two sources then give. Release happens
 // at the flush passes, so a chunk stays up to flush_check_period longer. Called with s.mu held.
-func (i *Ingester) release(s *stream, now time.Time) {
-	if n := s.releaseFlushed(now, i.cfg.ChunkRetainPeriod.D()); n > 0 {
+func (i *Ingester) release(s *stream, now, early time.Time) {
+	if n, bytes := s.releaseFlushed(now, i.cfg.ChunkRetainPeriod.D(), early); n > 0 {
 		i.metrics.chunks.Sub(float64(n))
+		if i.cfg.ChunkRetainPeriod.D() > 0 {
+			i.retained.Add(-int64(bytes))
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +57,8 @@ type Ingester struct {
 	tenants map[string]*instance
 
 	flushMu sync.Mutex // one flush pass at a time
+	// retained is the compressed size of the flushed chunks still in memory (see release).
+	retained atomic.Int64
 	// flushNow wakes the flush loop before its next tick: a chunk was sealed (full, or
 	// spanning max_chunk_age) and should leave memory now rather than up to a period later.
 	// sealedQueue lists the streams with such chunks (see sealed).

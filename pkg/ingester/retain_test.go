@@ -4,6 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -293,5 +296,65 @@ func TestRetainPeriod(t *testing.T) {
 	cfg.ChunkRetainPeriod = RetainFor(-time.Second)
 	if err := cfg.Validate(); err == nil || err.Error() != "ingester.chunk_retain_period: must not be negative, got -1s" {
 		t.Fatalf("Validate with chunk_retain_period -1s = %v, want an error naming the field", err)
+	}
+	cfg.ChunkRetainPeriod = RetainFor(time.Second)
+	if cfg.ChunkRetainMaxBytes != 256<<20 {
+		t.Errorf("chunk_retain_max_bytes defaults to %d, want 256 MiB", cfg.ChunkRetainMaxBytes)
+	}
+	cfg.ChunkRetainMaxBytes = -1
+	if err := cfg.Validate(); err == nil || err.Error() != "ingester.chunk_retain_max_bytes: must not be negative, got -1" {
+		t.Fatalf("Validate with chunk_retain_max_bytes -1 = %v, want an error naming the field", err)
+	}
+}
+
+// TestRetainBoundReleasesOldestFirst: when the retained chunks pass chunk_retain_max_bytes, the
+// ones flushed first are released before their period ends, and the newest stay.
+func TestRetainBoundReleasesOldestFirst(t *testing.T) {
+	clock := newManualClock(time.Now())
+	store := &memStore{}
+	ing := newIngesterWith(t, store, func(c *Config) { c.ChunkRetainPeriod = RetainFor(time.Hour) })
+	ing.now = clock.now
+	ctx := context.Background()
+	base := clock.now().UnixNano()
+	flushBatch := func(k int) int {
+		t.Helper()
+		pushLines(t, ing, base+int64(k)*int64(time.Second), 10)
+		if err := ing.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clock.advance(time.Second)
+		return len(store.chunks[len(store.chunks)-1].Data)
+	}
+	first := flushBatch(0)
+	// Room for two chunks and a half: the third flush must release the first, early.
+	ing.cfg.ChunkRetainMaxBytes = first * 5 / 2
+	second, third := flushBatch(1), flushBatch(2)
+	if len(store.chunks) != 3 {
+		t.Fatalf("%d chunks flushed, want 3", len(store.chunks))
+	}
+	var batches []int64
+	for _, e := range selectAll(t, ing, logproto.Forward) { // "ts:line"
+		ts, _, _ := strings.Cut(e, ":")
+		n, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := (n - base) / int64(time.Second); !slices.Contains(batches, k) {
+			batches = append(batches, k)
+		}
+	}
+	if !slices.Equal(batches, []int64{1, 2}) {
+		t.Fatalf("batches still answered from memory: %v, want the last two", batches)
+	}
+	if got, want := ing.retained.Load(), int64(second+third); got != want {
+		t.Fatalf("retained %d bytes, want %d (the last two chunks)", got, want)
+	}
+	// Past the period every chunk goes, and the count comes back to zero.
+	clock.advance(time.Hour)
+	if err := ing.flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := ing.retained.Load(); n != 0 || len(selectAll(t, ing, logproto.Forward)) != 0 {
+		t.Fatalf("after the period: %d bytes retained, lines left; want none", n)
 	}
 }

@@ -198,21 +198,24 @@ func (s *stream) chunks() int {
 }
 
 // releaseFlushed forgets the stream's chunks that were flushed at least retain before now (every
-// flushed one when retain is 0), and returns how many it forgot. Queries already reading one
-// keep their own reference. Called with s.mu held.
-func (s *stream) releaseFlushed(now time.Time, retain time.Duration) int {
+// flushed one when retain is 0), or at or before early (when not zero), and returns how many it
+// forgot and their compressed bytes. Queries already reading one keep their own reference.
+// Called with s.mu held.
+func (s *stream) releaseFlushed(now time.Time, retain time.Duration, early time.Time) (n, bytes int) {
 	kept := s.closed[:0]
 	for _, sc := range s.closed {
 		// With retain 0 the check must not depend on now: a chunk flushed after the caller
 		// read the clock would otherwise look too young to go.
-		if !sc.flushed || (retain > 0 && now.Sub(sc.flushedAt) < retain) {
+		if !sc.flushed || (retain > 0 && now.Sub(sc.flushedAt) < retain && (early.IsZero() || sc.flushedAt.After(early))) {
 			kept = append(kept, sc)
+			continue
 		}
+		bytes += sc.c.Size()
 	}
-	released := len(s.closed) - len(kept)
+	n = len(s.closed) - len(kept)
 	clear(s.closed[len(kept):])
 	s.closed = kept
-	return released
+	return n, bytes
 }
 
 // iterators returns iterators over the stream's in-memory entries in [from, through).
