@@ -254,7 +254,7 @@ func (i *Ingester) flushChunk(ctx context.Context, j flushJob) error {
 			j.sc.flushed, j.sc.flushedAt = true, i.now()
 			j.s.mu.Unlock()
 			if i.cfg.ChunkRetainPeriod.D() > 0 {
-				i.retained.Add(int64(len(c.Data)))
+				i.retained.Add(int64(j.sc.c.Size())) // what release subtracts
 			}
 			return nil
 		}
