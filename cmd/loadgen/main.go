@@ -78,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&pc.MaxRetries, "max-retries", 20, "Retries of one batch on 429, 5xx or connection errors before giving up.")
 	fs.DurationVar(&pc.MinBackoff, "min-backoff", 100*time.Millisecond, "First wait before a retry.")
 	fs.DurationVar(&pc.MaxBackoff, "max-backoff", 5*time.Second, "Longest wait before a retry.")
+	fs.BoolVar(&pc.Prepare, "prepare", false, "Build every request before the first push and time only the pushes (holds the bodies in memory, about a quarter of the raw bytes).")
 	fs.Uint64Var(&wc.Seed, "seed", 1, "Seed of the workload; the same seed gives the same lines.")
 	fs.IntVar(&wc.Lines, "lines", 2_000_000, "Lines to push (2,000,000 is about 473 MB).")
 	fs.DurationVar(&wc.Span, "span", 24*time.Hour, "Time the lines' timestamps cover, ending at -end.")

@@ -9,6 +9,9 @@
 #   WORKERS=4       parallel pushers         RUNS=3       runs of each query (best is reported)
 #   PROFILE=0       1: run the pprof variant (scripts/bench/pprofsluice) and write CPU profiles
 #                   of the ingest and of the queries, with their `pprof -top` beside them
+#   PREPARE=0       1: the loadgen builds every request before pushing (-prepare), so the push
+#                   rate is the server's own rather than the generator's (the server then takes
+#                   both cores, and holds more requests in flight)
 #   OUT=            results directory (default: a new directory under ${TMPDIR:-/tmp})
 #   KEEP=0          1: keep the server's data directory
 #   MAX_RSS_MB=8192 the server is killed (and the run fails) if its RSS passes this: the machine
@@ -23,6 +26,7 @@ SEED=${SEED:-1}
 WORKERS=${WORKERS:-4}
 RUNS=${RUNS:-3}
 PROFILE=${PROFILE:-0}
+PREPARE=${PREPARE:-0}
 KEEP=${KEEP:-0}
 MAX_RSS_MB=${MAX_RSS_MB:-8192}
 NEEDLE=OutOfMemoryError
@@ -116,8 +120,10 @@ RSS_START=$(vm VmRSS)
 CPU0=$(cpu_ticks)
 profile_start ingest
 log "pushing $LINES lines (seed $SEED, $WORKERS pushers)"
+PREPARE_FLAG=
+if [ "$PREPARE" = 1 ]; then PREPARE_FLAG=-prepare; fi
 bin/loadgen -url "$URL/loki/api/v1/push" -lines "$LINES" -seed "$SEED" -workers "$WORKERS" \
-	-end "$END" -progress 15s -json >"$OUT/loadgen.json"
+	-end "$END" -progress 15s -json $PREPARE_FLAG >"$OUT/loadgen.json"
 CPU_PUSH=$(cpu_ticks)
 T0=$(now)
 curl -fsS -X POST "$URL/flush"

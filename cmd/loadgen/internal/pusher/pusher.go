@@ -45,6 +45,11 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Client sends the requests; nil means a client with a 2-minute timeout.
 	Client *http.Client
+	// Prepare builds every request body (generating, encoding and compressing the lines)
+	// before the first push, and times only the pushes. A benchmark whose generator shares the
+	// server's cores then measures the server alone, as it would run with its clients on other
+	// machines; the bodies are held in memory (about a quarter of the raw bytes).
+	Prepare bool
 }
 
 // Validate checks c.
@@ -116,12 +121,17 @@ func Run(ctx context.Context, cfg Config, labels []string, src Source, c *Counte
 
 	var wg sync.WaitGroup
 	chans := make([]chan []item, cfg.Workers)
+	prepared := make([][]batch, cfg.Workers)
 	for w := range chans {
 		chans[w] = make(chan []item, 4)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := work(ctx, &cfg, labels, chans[w], c); err != nil {
+			out := func(b batch) error { return b.send(ctx, &cfg, c) }
+			if cfg.Prepare {
+				out = func(b batch) error { prepared[w] = append(prepared[w], b); return nil }
+			}
+			if err := work(labels, cfg.BatchBytes, chans[w], out); err != nil {
 				cancel(fmt.Errorf("worker %d: %w", w, err))
 			}
 		}()
@@ -134,6 +144,23 @@ func Run(ctx context.Context, cfg Config, labels []string, src Source, c *Counte
 		close(ch)
 	}
 	wg.Wait()
+	if cfg.Prepare && ctx.Err() == nil {
+		start = time.Now()
+		for w := range prepared {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i, b := range prepared[w] {
+					if err := b.send(ctx, &cfg, c); err != nil {
+						cancel(fmt.Errorf("worker %d: %w", w, err))
+						return
+					}
+					prepared[w][i] = batch{} // let the sent body go
+				}
+			}()
+		}
+		wg.Wait()
+	}
 	res := Result{
 		Lines: c.Lines.Load(), RawBytes: c.RawBytes.Load(), WireBytes: c.WireBytes.Load(),
 		Requests: c.Requests.Load(), Retries: c.Retries.Load(), Elapsed: time.Since(start),
@@ -178,8 +205,25 @@ func feed(ctx context.Context, workers int, labels []string, src Source, chans [
 	return nil
 }
 
-// work batches the lines of one worker's streams and pushes each batch.
-func work(ctx context.Context, cfg *Config, labels []string, in <-chan []item, c *Counters) error {
+// batch is one encoded push request and what it holds.
+type batch struct {
+	body       []byte
+	lines, raw int
+}
+
+// send pushes b and counts it once the server accepted it.
+func (b batch) send(ctx context.Context, cfg *Config, c *Counters) error {
+	if err := send(ctx, cfg, b.body, c); err != nil {
+		return err
+	}
+	c.Lines.Add(int64(b.lines))
+	c.RawBytes.Add(int64(b.raw))
+	return nil
+}
+
+// work batches the lines of one worker's streams, batchBytes of line text to a batch, and
+// hands each encoded batch to out.
+func work(labels []string, batchBytes int, in <-chan []item, out func(batch) error) error {
 	entries := make([][]logproto.Entry, len(labels))
 	var raw, lines int
 	flush := func() error {
@@ -192,11 +236,9 @@ func work(ctx context.Context, cfg *Config, labels []string, in <-chan []item, c
 				req.Streams = append(req.Streams, logproto.Stream{Labels: labels[s], Entries: es})
 			}
 		}
-		if err := send(ctx, cfg, push.Encode(req), c); err != nil {
+		if err := out(batch{body: push.Encode(req), lines: lines, raw: raw}); err != nil {
 			return err
 		}
-		c.Lines.Add(int64(lines))
-		c.RawBytes.Add(int64(raw))
 		for s := range entries {
 			entries[s] = entries[s][:0]
 		}
@@ -208,7 +250,7 @@ func work(ctx context.Context, cfg *Config, labels []string, in <-chan []item, c
 			entries[it.stream] = append(entries[it.stream], it.entry)
 			raw += len(it.entry.Line)
 			lines++
-			if raw >= cfg.BatchBytes {
+			if raw >= batchBytes {
 				if err := flush(); err != nil {
 					return err
 				}

@@ -18,11 +18,22 @@ import (
 // lines is a Source of n lines over the given number of streams, round robin.
 type lines struct {
 	n, streams, next int
+	done             atomic.Bool // the source has been read to its end
+	// When gate is set, the last line waits until gate is closed or for at most hold.
+	gate chan struct{}
+	hold time.Duration
 }
 
 func (l *lines) Next() (int, int64, string, bool) {
 	if l.next >= l.n {
+		l.done.Store(true)
 		return 0, 0, "", false
+	}
+	if l.gate != nil && l.next == l.n-1 {
+		select {
+		case <-l.gate:
+		case <-time.After(l.hold):
+		}
 	}
 	i := l.next
 	l.next++
@@ -47,10 +58,21 @@ type receiver struct {
 	failures   atomic.Int64
 	calls      atomic.Int64
 	tenant     string
+	// When src is set, early counts the requests that came before src was read to its end,
+	// and the first request closes src.gate.
+	src   *lines
+	early atomic.Int64
+	first sync.Once
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.calls.Add(1)
+	if r.src != nil && !r.src.done.Load() {
+		r.early.Add(1)
+	}
+	if r.src != nil && r.src.gate != nil {
+		r.first.Do(func() { close(r.src.gate) })
+	}
 	if r.failures.Add(-1) >= 0 {
 		http.Error(w, "try later", r.failStatus)
 		return
@@ -86,24 +108,39 @@ func TestRunDeliversEverythingInOrder(t *testing.T) {
 		name       string
 		failStatus int
 		failures   int64
+		prepare    bool
 	}{
-		{"no failures", 0, 0},
-		{"429 then success", http.StatusTooManyRequests, 3},
-		{"503 then success", http.StatusServiceUnavailable, 2},
+		{"no failures", 0, 0, false},
+		{"429 then success", http.StatusTooManyRequests, 3, false},
+		{"503 then success", http.StatusServiceUnavailable, 2, false},
+		{"prepared", 0, 0, true},
+		{"prepared, 503 then success", http.StatusServiceUnavailable, 2, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rcv := &receiver{failStatus: c.failStatus}
+			const n, streams = 3000, 7
+			// The last line is held back until the first request comes: unprepared, that is
+			// soon (the workers push as they go); prepared, none comes before the source
+			// ends, and the hold runs out.
+			hold := 10 * time.Second
+			if c.prepare {
+				hold = 300 * time.Millisecond
+			}
+			src := &lines{n: n, streams: streams, gate: make(chan struct{}), hold: hold}
+			rcv := &receiver{failStatus: c.failStatus, src: src}
 			rcv.failures.Store(c.failures)
 			srv := httptest.NewServer(rcv)
 			defer srv.Close()
-			const n, streams = 3000, 7
 			cfg := testConfig(srv.URL)
 			cfg.Tenant = "bench"
+			cfg.Prepare = c.prepare
 			var ctr Counters
-			res, err := Run(context.Background(), cfg, testLabels(streams), &lines{n: n, streams: streams}, &ctr)
+			res, err := Run(context.Background(), cfg, testLabels(streams), src, &ctr)
 			if err != nil {
 				t.Fatalf("Run: %v", err)
+			}
+			if early := rcv.early.Load(); c.prepare != (early == 0) {
+				t.Errorf("prepare=%v: %d of %d requests were sent before the source ended", c.prepare, early, rcv.calls.Load())
 			}
 			if res.Lines != n || ctr.Lines.Load() != n {
 				t.Errorf("Run reported %d lines (counters %d), want %d", res.Lines, ctr.Lines.Load(), n)
