@@ -355,8 +355,9 @@ func (i *Ingester) removeFlushed(tenants map[string]*instance, now time.Time) {
 // the meantime; the querier removes the duplicates the two sources then give. Release happens
 // at the flush passes, so a chunk stays up to flush_check_period longer. Called with s.mu held.
 func (i *Ingester) release(s *stream, now, early time.Time) {
-	if n, bytes := s.releaseFlushed(now, i.cfg.ChunkRetainPeriod.D(), early); n > 0 {
+	if n, bytes, before := s.releaseFlushed(now, i.cfg.ChunkRetainPeriod.D(), early); n > 0 {
 		i.metrics.chunks.Sub(float64(n))
+		i.metrics.releasedEarly.Add(float64(before))
 		if i.cfg.ChunkRetainPeriod.D() > 0 {
 			i.retained.Add(-int64(bytes))
 		}

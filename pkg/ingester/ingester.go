@@ -92,9 +92,10 @@ func New(cfg Config, limits *validation.Overrides, store Store, logger *slog.Log
 	}
 	i := &Ingester{
 		cfg: cfg, enc: enc, store: store, limits: limits, logger: logger,
-		metrics: newMetrics(reg), now: time.Now,
+		now:     time.Now,
 		tenants: map[string]*instance{}, stop: make(chan struct{}), flushNow: make(chan struct{}, 1),
 	}
+	i.metrics = newMetrics(reg, func() float64 { return float64(i.retained.Load()) })
 	if cfg.WAL.Enabled {
 		if cfg.WAL.Dir == "" {
 			return nil, errors.New("ingester.wal.dir: must be set when the WAL is enabled")

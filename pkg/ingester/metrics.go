@@ -14,9 +14,13 @@ type metrics struct {
 	flushDuration prometheus.Histogram
 	duplicates    *prometheus.CounterVec
 	discarded     *prometheus.CounterVec
+	releasedEarly prometheus.Counter
+	retainedBytes prometheus.GaugeFunc
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the ingester's metrics with reg (none when nil); retained reads the
+// compressed bytes of the flushed chunks kept for chunk_retain_period.
+func newMetrics(reg prometheus.Registerer, retained func() float64) *metrics {
 	m := &metrics{
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "loki_ingester_memory_streams", Help: "Streams held in memory.",
@@ -40,9 +44,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		discarded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "loki_ingester_discarded_samples_total", Help: "Entries the ingester rejected, per reason.",
 		}, []string{"reason", "tenant"}),
+		releasedEarly: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_ingester_retained_chunks_released_early_total",
+			Help: "Flushed chunks released before chunk_retain_period ended, to stay within chunk_retain_max_bytes; read processes miss their lines until they next sync the index.",
+		}),
+		retainedBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sluice_ingester_retained_chunk_bytes",
+			Help: "Compressed bytes of the flushed chunks kept in memory for chunk_retain_period (bounded by chunk_retain_max_bytes).",
+		}, retained),
 	}
 	if reg != nil {
-		reg.MustRegister(m.streams, m.chunks, m.chunksFlushed, m.flushFailures, m.flushDuration, m.duplicates, m.discarded)
+		reg.MustRegister(m.streams, m.chunks, m.chunksFlushed, m.flushFailures, m.flushDuration, m.duplicates, m.discarded, m.releasedEarly, m.retainedBytes)
 	}
 	return m
 }

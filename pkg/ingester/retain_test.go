@@ -51,11 +51,15 @@ func newIngesterWith(t testing.TB, store Store, edit func(*Config)) *Ingester {
 	return ing
 }
 
-func gaugeValue(t testing.TB, g prometheus.Gauge) float64 {
+// metricValue reads a counter's or gauge's current value.
+func metricValue(t testing.TB, c prometheus.Metric) float64 {
 	t.Helper()
 	var m dto.Metric
-	if err := g.Write(&m); err != nil {
+	if err := c.Write(&m); err != nil {
 		t.Fatal(err)
+	}
+	if m.Counter != nil {
+		return m.Counter.GetValue()
 	}
 	return m.GetGauge().GetValue()
 }
@@ -88,9 +92,9 @@ func TestFlushedChunksAreRetained(t *testing.T) {
 	ctx := context.Background()
 	pushLines(t, ing, clock.now().UnixNano(), 10)
 	before := selectAll(t, ing, logproto.Forward)
-	if len(before) != 10 || gaugeValue(t, ing.metrics.chunks) != 1 || gaugeValue(t, ing.metrics.streams) != 1 {
+	if len(before) != 10 || metricValue(t, ing.metrics.chunks) != 1 || metricValue(t, ing.metrics.streams) != 1 {
 		t.Fatalf("before the flush: %d lines, %v chunks, %v streams; want 10, 1, 1", len(before),
-			gaugeValue(t, ing.metrics.chunks), gaugeValue(t, ing.metrics.streams))
+			metricValue(t, ing.metrics.chunks), metricValue(t, ing.metrics.streams))
 	}
 	if err := ing.Flush(ctx); err != nil {
 		t.Fatal(err)
@@ -110,7 +114,7 @@ func TestFlushedChunksAreRetained(t *testing.T) {
 		if st := ing.UnflushedStats(ctx, "t", 0, 1<<62, nil); len(st) != 0 {
 			t.Fatalf("%s: unflushed stats %+v, want none (the store's index counts a retained chunk)", stage, st)
 		}
-		if n := gaugeValue(t, ing.metrics.chunks); n != 1 {
+		if n := metricValue(t, ing.metrics.chunks); n != 1 {
 			t.Fatalf("%s: loki_ingester_memory_chunks = %v, want the retained chunk", stage, n)
 		}
 	}
@@ -131,14 +135,14 @@ func TestFlushedChunksAreRetained(t *testing.T) {
 	if got := seriesOfA(ing); len(got) != 0 {
 		t.Fatalf("after the retain period: series %v, want none", got)
 	}
-	if c, s := gaugeValue(t, ing.metrics.chunks), gaugeValue(t, ing.metrics.streams); c != 0 || s != 1 {
+	if c, s := metricValue(t, ing.metrics.chunks), metricValue(t, ing.metrics.streams); c != 0 || s != 1 {
 		t.Fatalf("after the retain period: %v chunks, %v streams; want 0 and the stream (not idle yet)", c, s)
 	}
 	clock.advance(ing.cfg.ChunkIdlePeriod.D())
 	if err := ing.flush(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if c, s := gaugeValue(t, ing.metrics.chunks), gaugeValue(t, ing.metrics.streams); c != 0 || s != 0 {
+	if c, s := metricValue(t, ing.metrics.chunks), metricValue(t, ing.metrics.streams); c != 0 || s != 0 {
 		t.Fatalf("once idle: %v chunks, %v streams; want 0, 0", c, s)
 	}
 }
@@ -167,7 +171,7 @@ func TestSealedChunksAreRetained(t *testing.T) {
 	if got := len(selectAll(t, ing, logproto.Forward)); got != n {
 		t.Fatalf("after flushing the sealed chunks: %d lines, want all %d", got, n)
 	}
-	if c := gaugeValue(t, ing.metrics.chunks); c != 3 {
+	if c := metricValue(t, ing.metrics.chunks); c != 3 {
 		t.Fatalf("loki_ingester_memory_chunks = %v, want 3 (2 retained, the head)", c)
 	}
 	clock.advance(time.Minute)
@@ -177,7 +181,7 @@ func TestSealedChunksAreRetained(t *testing.T) {
 	if got := len(selectAll(t, ing, logproto.Forward)); got != n-2*121 {
 		t.Fatalf("after the retain period: %d lines, want the head's %d", got, n-2*121)
 	}
-	if c := gaugeValue(t, ing.metrics.chunks); c != 1 {
+	if c := metricValue(t, ing.metrics.chunks); c != 1 {
 		t.Fatalf("after the retain period: loki_ingester_memory_chunks = %v, want 1 (the head)", c)
 	}
 }
@@ -199,7 +203,7 @@ func TestZeroRetainPeriodDropsFlushedChunks(t *testing.T) {
 	if got := selectAll(t, ing, logproto.Forward); len(got) != 0 {
 		t.Fatalf("after the flush: lines %v, want none in memory", got)
 	}
-	if c := gaugeValue(t, ing.metrics.chunks); c != 0 {
+	if c := metricValue(t, ing.metrics.chunks); c != 0 {
 		t.Fatalf("loki_ingester_memory_chunks = %v, want 0", c)
 	}
 }
@@ -243,7 +247,7 @@ func TestRetainedChunksReleasedByFlushLoop(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if c := gaugeValue(t, ing.metrics.chunks); c != 0 {
+	if c := metricValue(t, ing.metrics.chunks); c != 0 {
 		t.Fatalf("after the release: loki_ingester_memory_chunks = %v, want 0", c)
 	}
 	if len(store.chunks) != 1 {
@@ -263,7 +267,7 @@ func TestMemoryStreamsCountsEveryTenant(t *testing.T) {
 	if err := ing.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if s := gaugeValue(t, ing.metrics.streams); s != 2 {
+	if s := metricValue(t, ing.metrics.streams); s != 2 {
 		t.Fatalf("loki_ingester_memory_streams = %v with one stream in each of two tenants, want 2", s)
 	}
 }
@@ -349,7 +353,14 @@ func TestRetainBoundReleasesOldestFirst(t *testing.T) {
 	if got, want := ing.retained.Load(), int64(second+third); got != want {
 		t.Fatalf("retained %d bytes, want %d (the last two chunks)", got, want)
 	}
-	// Past the period every chunk goes, and the count comes back to zero.
+	if got, want := metricValue(t, ing.metrics.retainedBytes), float64(second+third); got != want {
+		t.Errorf("sluice_ingester_retained_chunk_bytes = %v, want %v", got, want)
+	}
+	if got := metricValue(t, ing.metrics.releasedEarly); got != 1 {
+		t.Errorf("sluice_ingester_retained_chunks_released_early_total = %v, want 1", got)
+	}
+	// Past the period every chunk goes, and the count comes back to zero; those two went in
+	// their time, not early.
 	clock.advance(time.Hour)
 	if err := ing.flush(ctx, false); err != nil {
 		t.Fatal(err)
@@ -357,4 +368,11 @@ func TestRetainBoundReleasesOldestFirst(t *testing.T) {
 	if n := ing.retained.Load(); n != 0 || len(selectAll(t, ing, logproto.Forward)) != 0 {
 		t.Fatalf("after the period: %d bytes retained, lines left; want none", n)
 	}
+	if got := metricValue(t, ing.metrics.releasedEarly); got != 1 {
+		t.Errorf("after the period: released early %v, want still 1", got)
+	}
+	if got := metricValue(t, ing.metrics.retainedBytes); got != 0 {
+		t.Errorf("after the period: retained chunk bytes gauge %v, want 0", got)
+	}
 }
+

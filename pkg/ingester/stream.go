@@ -201,21 +201,25 @@ func (s *stream) chunks() int {
 // flushed one when retain is 0), or at or before early (when not zero), and returns how many it
 // forgot and their compressed bytes. Queries already reading one keep their own reference.
 // Called with s.mu held.
-func (s *stream) releaseFlushed(now time.Time, retain time.Duration, early time.Time) (n, bytes int) {
+func (s *stream) releaseFlushed(now time.Time, retain time.Duration, early time.Time) (n, bytes, before int) {
 	kept := s.closed[:0]
 	for _, sc := range s.closed {
 		// With retain 0 the check must not depend on now: a chunk flushed after the caller
 		// read the clock would otherwise look too young to go.
-		if !sc.flushed || (retain > 0 && now.Sub(sc.flushedAt) < retain && (early.IsZero() || sc.flushedAt.After(early))) {
+		young := retain > 0 && now.Sub(sc.flushedAt) < retain
+		if !sc.flushed || (young && (early.IsZero() || sc.flushedAt.After(early))) {
 			kept = append(kept, sc)
 			continue
 		}
 		bytes += sc.c.Size()
+		if young {
+			before++
+		}
 	}
 	n = len(s.closed) - len(kept)
 	clear(s.closed[len(kept):])
 	s.closed = kept
-	return n, bytes
+	return n, bytes, before
 }
 
 // iterators returns iterators over the stream's in-memory entries in [from, through).
