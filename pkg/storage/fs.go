@@ -50,11 +50,16 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// The directory usually exists (a stream's chunks share one): create it only when the
+	// temporary file cannot be made for its lack.
 	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
-	}
 	f, err := os.CreateTemp(dir, ".tmp-*")
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("put %s: %w", key, err)
+		}
+		f, err = os.CreateTemp(dir, ".tmp-*")
+	}
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
@@ -64,7 +69,14 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err = io.Copy(f, ctxReader{ctx, r}); err != nil {
+	// An object already in memory (a chunk) is written in one call; a stream is copied with
+	// the context checked between reads, so a long copy stops when it is cancelled.
+	if wt, ok := r.(io.WriterTo); ok {
+		_, err = wt.WriteTo(f)
+	} else {
+		_, err = io.Copy(f, ctxReader{ctx, r})
+	}
+	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	if err = f.Sync(); err != nil {
