@@ -163,22 +163,10 @@ func TestGrafanaExploreSequence(t *testing.T) {
 		t.Errorf("detected_fields = %v limit %d", types, df.Limit)
 	}
 
-	// 10. Patterns of a service.
-	var pr patternsResponse
-	getJSON(t, srv.URL, "/loki/api/v1/patterns", url.Values{"query": {`{service_name="checkout"}`}, "start": {start}, "end": {end}, "step": {"1m"}}, &pr)
-	if pr.Status != "success" || len(pr.Data) == 0 {
-		t.Fatalf("patterns = %+v", pr)
-	}
-	var total int64
-	for _, p := range pr.Data {
-		if !strings.Contains(p.Pattern, "<_>") {
-			t.Errorf("pattern %q has no variable part", p.Pattern)
-		}
-		for _, s := range p.Samples {
-			total += s[1]
-		}
-	}
-	if total != 20 {
-		t.Errorf("patterns count %d lines, want 20", total)
+	// 10. Patterns of a service: its 20 lines are fewer than the 30 Loki wants of a pattern, so
+	// the answer is an empty list (patterns_test.go checks patterns that are shown).
+	body := getJSON(t, srv.URL, "/loki/api/v1/patterns", url.Values{"query": {`{service_name="checkout"}`}, "start": {start}, "end": {end}, "step": {"1m"}}, &struct{}{})
+	if got := strings.TrimSpace(string(body)); got != `{"status":"success","data":[]}` {
+		t.Errorf("patterns = %s, want success with no patterns", got)
 	}
 }

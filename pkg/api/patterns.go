@@ -16,9 +16,16 @@ import (
 const patternStep = 10 * time.Second
 
 // patternLineLimit bounds the lines sampled when the query has pipeline stages, which run in
-// the LogQL engine and are materialised (5000 is Loki's default max_entries_limit_per_query); a bare selector streams every line in the range
-// through the detector instead.
+// the LogQL engine and are materialised (5000 is Loki's default max_entries_limit_per_query);
+// a bare selector streams every line in the range through the detector instead.
 const patternLineLimit = 5000
+
+// Loki's querier answers only patterns that cover at least minPatternLines lines in the range,
+// and at most maxPatterns of them, the most frequent first.
+const (
+	minPatternLines = 30
+	maxPatterns     = 300
+)
 
 // patterns serves /loki/api/v1/patterns: the patterns of the selected lines with their counts
 // per step, {"status":"success","data":[{"pattern":"..","samples":[[<unix s>,<count>],..]}]}.
@@ -64,9 +71,14 @@ func (a *API) patterns(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, err)
 		return
 	}
+	found := d.Patterns() // the most frequent first
+	n := 0
+	for n < len(found) && n < maxPatterns && found[n].Total >= minPatternLines {
+		n++
+	}
 	b := make([]byte, 0, 4096)
 	b = append(b, `{"status":"success","data":[`...)
-	for i, p := range d.Patterns() {
+	for i, p := range found[:n] {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -90,7 +102,8 @@ func (a *API) patterns(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// streamPatterns feeds every line of the selected streams in [start, end] to d.
+// streamPatterns feeds every line of the selected streams in [start, end] to d, each stream's
+// in time order.
 func (a *API) streamPatterns(r *http.Request, sel *syntax.LogSelector, start, end time.Time, d *pattern.Detector) error {
 	ms, err := sel.LabelMatchers()
 	if err != nil {
@@ -110,13 +123,13 @@ func (a *API) streamPatterns(r *http.Request, sel *syntax.LogSelector, start, en
 			}
 		}
 		e := it.At()
-		d.Add(e.Timestamp, e.Line)
+		d.Add(it.StreamHash(), e.Timestamp, e.Line)
 	}
 	return it.Err()
 }
 
 // samplePatterns runs a log query with pipeline stages through the engine and feeds the most
-// recent patternLineLimit lines to d.
+// recent patternLineLimit lines to d, each stream's oldest first.
 func (a *API) samplePatterns(r *http.Request, q string, start, end time.Time, d *pattern.Detector) error {
 	res, err := a.d.Engine.Query(r.Context(), QueryRequest{
 		Query: q, Start: start, End: end, Step: defaultStep(start, end),
@@ -126,8 +139,16 @@ func (a *API) samplePatterns(r *http.Request, q string, start, end time.Time, d 
 		return err
 	}
 	for _, s := range res.Streams {
-		for _, e := range s.Entries {
-			d.Add(e.Timestamp, e.Line)
+		h, es := s.Labels.Hash(), s.Entries
+		// A backward query lists each stream newest first; the detector wants time order.
+		if len(es) > 1 && es[0].Timestamp > es[len(es)-1].Timestamp {
+			for i := len(es) - 1; i >= 0; i-- {
+				d.Add(h, es[i].Timestamp, es[i].Line)
+			}
+			continue
+		}
+		for _, e := range es {
+			d.Add(h, e.Timestamp, e.Line)
 		}
 	}
 	return nil

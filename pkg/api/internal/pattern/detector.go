@@ -7,194 +7,245 @@ import (
 	"time"
 )
 
-// Config tunes a Detector. Zero fields take the defaults below.
-type Config struct {
-	// MaxClusters bounds the patterns kept at once (default 1000).
-	MaxClusters int
-	// Similarity is the share of tokens that must agree for a line to join a cluster
-	// (default 0.3, Drain's usual threshold; wildcards agree with anything).
-	Similarity float64
-	// PrefixTokens is how many leading tokens route a line in the parse tree (default 2).
-	PrefixTokens int
-	// MaxChildren bounds the branches of a tree node; further lines share a wildcard branch
-	// (default 100).
-	MaxChildren int
-	// MaxTokens bounds the tokens looked at per line (default 128).
-	MaxTokens int
-}
-
-func (c *Config) defaults() {
-	if c.MaxClusters <= 0 {
-		c.MaxClusters = 1000
-	}
-	if c.Similarity <= 0 {
-		c.Similarity = 0.3
-	}
-	if c.PrefixTokens <= 0 {
-		c.PrefixTokens = 2
-	}
-	if c.MaxChildren <= 0 {
-		c.MaxChildren = 100
-	}
-	if c.MaxTokens <= 1 {
-		c.MaxTokens = 128
-	}
-}
-
-// Detector clusters lines into patterns and counts each pattern's lines per step. It is not
-// safe for concurrent use.
+// Detector clusters lines into patterns and counts each pattern's lines per step. Each stream
+// has its own parse tree and format, picked from the first line of the stream it is given, as
+// Loki's pattern ingester keeps one per stream; patterns of different streams that render the
+// same are merged by Patterns. A Detector is not safe for concurrent use.
 type Detector struct {
-	cfg      Config
-	step     int64 // ns
-	root     map[int]*node
-	clusters int
-	seq      uint64
-	buf      []token
+	cfg     Config
+	step    int64 // ns
+	streams map[uint64]*stream
+	shared  [3]*stream // by Format, for the lines of streams past Config.MaxStreams
+	all     lru        // every cluster
+	n       int        // clusters in all
+
+	// Scratch space for the line being added.
+	toks    []token
+	lead    int
+	scratch []byte
 }
 
-// node is a level of the parse tree: children by token, clusters at the leaves.
-type node struct {
-	children map[string]*node
-	clusters []*cluster
+// stream is one stream's parse tree and bookkeeping.
+type stream struct {
+	format Format
+	roots  map[int]*node // by token count
+	own    lru           // this stream's clusters
+	n      int           // clusters in own
+	max    int           // bound on n
+	shared bool          // holds the lines of many streams
+
+	// Loki ignores a line older than the stream's last; lastTS is 0 until seen is set.
+	seen   bool
+	lastTS int64
+
+	// The eviction limiter: lines taken and clusters evicted since the last reset, and
+	// whether the stream is throttled until blockedUntil (a line timestamp).
+	added, evicted int64
+	blocked        bool
+	blockedUntil   int64
 }
 
 type cluster struct {
-	tokens   []token
-	leaf     *node
-	lastSeen uint64
-	total    int64
-	samples  map[int64]int64 // step start (ns) → lines
+	s       *stream
+	leaf    *node
+	tokens  []token
+	lead    int // spaces before the first token (plain and JSON formats)
+	total   int64
+	buckets []bucket // in time order
+	all     link
+	own     link
 }
+
+type bucket struct {
+	t int64 // step start, Unix ns
+	n int64
+}
+
+// throttle is how long a stream whose lines keep evicting patterns is left alone, in line time
+// (Loki blocks such a stream for 10 minutes of wall time, which is about as much line time as
+// it ingests meanwhile).
+const throttle = int64(10 * time.Minute)
 
 // New returns a Detector counting lines per step (at least 1ns).
 func New(cfg Config, step time.Duration) *Detector {
 	cfg.defaults()
-	return &Detector{cfg: cfg, step: max(int64(step), 1), root: map[int]*node{}}
+	d := &Detector{cfg: cfg, step: max(int64(step), 1), streams: map[uint64]*stream{}}
+	d.all.init()
+	return d
 }
 
-// Add adds one line seen at ts (Unix ns). line is not retained.
-func (d *Detector) Add(ts int64, line string) {
-	d.buf = tokenize(d.buf, line, d.cfg.MaxTokens)
-	if len(d.buf) == 0 {
+func (d *Detector) newStream(f Format, maxClusters int, shared bool) *stream {
+	s := &stream{format: f, max: maxClusters, shared: shared}
+	s.own.init()
+	return s
+}
+
+// Add adds one line of the stream with the given ID (any value that tells streams apart, such
+// as a hash of their labels), seen at ts (Unix ns). line is not retained. Lines of a stream
+// should come in time order: like Loki, Add ignores a line older than the stream's last.
+func (d *Detector) Add(streamID uint64, ts int64, line string) {
+	s := d.streams[streamID]
+	if s == nil {
+		f := DetectFormat(line)
+		if len(d.streams) < d.cfg.MaxStreams {
+			s = d.newStream(f, d.cfg.MaxClustersPerStream, false)
+			d.streams[streamID] = s
+		} else {
+			if d.shared[f] == nil {
+				d.shared[f] = d.newStream(f, d.cfg.MaxClusters, true)
+			}
+			s = d.shared[f]
+		}
+	}
+	if !s.shared {
+		if s.seen && ts < s.lastTS {
+			return
+		}
+		s.seen, s.lastTS = true, ts
+	}
+	if !s.allow(ts, d.cfg.MaxEvictionRatio) || !d.tokenize(s.format, line) {
 		return
 	}
-	d.seq++
-	leaf := d.leaf(d.buf)
-	c := d.best(leaf, d.buf)
+	leaf := s.search(d.toks, d.cfg.PrefixTokens)
+	var c *cluster
+	if leaf != nil {
+		c = bestCluster(leaf, d.toks, d.cfg.Similarity)
+	}
 	if c == nil {
-		c = &cluster{tokens: cloneTokens(d.buf), leaf: leaf, samples: map[int64]int64{}}
-		leaf.clusters = append(leaf.clusters, c)
-		d.clusters++
-		if d.clusters > d.cfg.MaxClusters {
-			d.evict(c)
-		}
+		c = d.newCluster(s)
 	} else {
-		for i, t := range d.buf {
-			if c.tokens[i].text != Wildcard && c.tokens[i].text != t.text {
+		for i, t := range d.toks {
+			if c.tokens[i].text != t.text {
 				c.tokens[i].text = Wildcard
 			}
 		}
+		s.own.moveToFront(&c.own)
+		d.all.moveToFront(&c.all)
 	}
-	c.lastSeen = d.seq
+	c.count(ts - mod(ts, d.step))
+}
+
+// tokenize splits line by format into d.toks (and d.lead), and reports whether the line is to
+// be clustered: not too long, decodable, and with between minTokens and MaxTokens tokens.
+func (d *Detector) tokenize(f Format, line string) bool {
+	d.toks, d.lead, d.scratch = d.toks[:0], 0, d.scratch[:0]
+	ok := false
+	switch f {
+	case FormatJSON:
+		var msg string
+		if msg, ok = jsonMessage(line, d.cfg.JSONFields); !ok || len(msg) > d.cfg.MaxLineLength {
+			return false
+		}
+		d.lead, d.toks, ok = punctuate(d.toks, msg, d.cfg.MaxTokens)
+	case FormatLogfmt:
+		if len(line) > d.cfg.MaxLineLength {
+			return false
+		}
+		d.toks, ok = logfmtTokens(d.toks, &d.scratch, line, d.cfg.MaxTokens)
+	default:
+		if len(line) > d.cfg.MaxLineLength {
+			return false
+		}
+		d.lead, d.toks, ok = punctuate(d.toks, line, d.cfg.MaxTokens)
+	}
+	return ok && len(d.toks) >= minTokens
+}
+
+// newCluster makes a cluster of the current line in s, evicting to keep the bounds.
+func (d *Detector) newCluster(s *stream) *cluster {
+	leaf := s.insert(d.toks, d.cfg.PrefixTokens, d.cfg.MaxChildren)
+	c := &cluster{s: s, leaf: leaf, tokens: cloneTokens(d.toks), lead: d.lead}
+	c.all.c, c.own.c = c, c
+	leaf.clusters = append(leaf.clusters, c)
+	s.own.pushFront(&c.own)
+	s.n++
+	d.all.pushFront(&c.all)
+	d.n++
+	if s.n > s.max {
+		d.remove(s.own.back())
+	}
+	if d.n > d.cfg.MaxClusters {
+		d.remove(d.all.back())
+	}
+	return c
+}
+
+// remove evicts c, and the tree branches it leaves empty. The eviction counts against its
+// stream's limiter whether the stream or the Detector was full: either way the stream's lines
+// keep making patterns that do not last.
+func (d *Detector) remove(c *cluster) {
+	s := c.s
+	s.evicted++
+	c.leaf.clusters = slices.DeleteFunc(c.leaf.clusters, func(x *cluster) bool { return x == c })
+	s.prune(c.leaf, len(c.tokens))
+	s.own.remove(&c.own)
+	s.n--
+	d.all.remove(&c.all)
+	d.n--
+}
+
+// allow is Loki's eviction limiter: once a stream's evictions exceed ratio of its lines, its
+// lines are skipped until throttle after the line that tripped it, and the counts start over.
+func (s *stream) allow(ts int64, ratio float64) bool {
+	if s.blocked {
+		if ts < s.blockedUntil {
+			return false
+		}
+		s.blocked, s.added, s.evicted = false, 0, 0
+	}
+	if s.added > 0 && float64(s.evicted)/float64(s.added) > ratio {
+		s.blocked, s.blockedUntil = true, ts+throttle
+		return false
+	}
+	s.added++
+	return true
+}
+
+func (c *cluster) count(t int64) {
 	c.total++
-	bucket := ts - ts%d.step
-	if ts < 0 && ts%d.step != 0 {
-		bucket -= d.step
-	}
-	c.samples[bucket]++
-}
-
-// leaf walks (creating as needed) the tree path of tokens: their count, then the first
-// PrefixTokens tokens, with tokens holding digits on the wildcard branch.
-func (d *Detector) leaf(tokens []token) *node {
-	n := d.root[len(tokens)]
-	if n == nil {
-		n = &node{}
-		d.root[len(tokens)] = n
-	}
-	for i := 0; i < d.cfg.PrefixTokens && i < len(tokens); i++ {
-		key := tokens[i].text
-		if hasDigit(key) {
-			key = Wildcard
+	k := len(c.buckets)
+	switch {
+	case k > 0 && c.buckets[k-1].t == t:
+		c.buckets[k-1].n++
+	case k == 0 || c.buckets[k-1].t < t:
+		c.buckets = append(c.buckets, bucket{t: t, n: 1})
+	default:
+		i, found := slices.BinarySearchFunc(c.buckets, t, func(b bucket, t int64) int { return cmp.Compare(b.t, t) })
+		if found {
+			c.buckets[i].n++
+		} else {
+			c.buckets = slices.Insert(c.buckets, i, bucket{t: t, n: 1})
 		}
-		child := n.children[key]
-		if child == nil {
-			if n.children == nil {
-				n.children = map[string]*node{}
-			}
-			if len(n.children) >= d.cfg.MaxChildren {
-				key = Wildcard
-				child = n.children[key]
-			}
-			if child == nil {
-				child = &node{}
-				n.children[strings.Clone(key)] = child
-			}
-		}
-		n = child
-	}
-	return n
-}
-
-// best returns the leaf's cluster most similar to tokens, or nil when none reaches the
-// threshold.
-func (d *Detector) best(leaf *node, tokens []token) *cluster {
-	var best *cluster
-	bestSim, bestWild := -1.0, -1
-	for _, c := range leaf.clusters {
-		same, wild := 0, 0
-		for i, t := range c.tokens {
-			switch {
-			case t.text == Wildcard:
-				wild++
-				same++
-			case t.text == tokens[i].text:
-				same++
-			}
-		}
-		sim := float64(same) / float64(len(tokens))
-		if sim > bestSim || (sim == bestSim && wild > bestWild) {
-			best, bestSim, bestWild = c, sim, wild
-		}
-	}
-	if bestSim < d.cfg.Similarity {
-		return nil
-	}
-	return best
-}
-
-// evict drops the least recently matched tenth of the clusters, never keep.
-func (d *Detector) evict(keep *cluster) {
-	var all []*cluster
-	d.walk(func(c *cluster) { all = append(all, c) })
-	slices.SortFunc(all, func(a, b *cluster) int { return cmp.Compare(a.lastSeen, b.lastSeen) })
-	n := max(len(all)/10, 1)
-	for _, c := range all {
-		if n == 0 {
-			break
-		}
-		if c == keep {
-			continue
-		}
-		c.leaf.clusters = slices.DeleteFunc(c.leaf.clusters, func(x *cluster) bool { return x == c })
-		d.clusters--
-		n--
 	}
 }
 
-func (d *Detector) walk(f func(*cluster)) {
-	var visit func(n *node)
-	visit = func(n *node) {
-		for _, c := range n.clusters {
-			f(c)
-		}
-		for _, child := range n.children {
-			visit(child)
-		}
+// mod is ts modulo step, in [0, step) also for negative ts.
+func mod(ts, step int64) int64 {
+	m := ts % step
+	if m < 0 {
+		m += step
 	}
-	for _, n := range d.root {
-		visit(n)
+	return m
+}
+
+// cloneTokens copies ts with their texts in one allocation.
+func cloneTokens(ts []token) []token {
+	n := 0
+	for _, t := range ts {
+		n += len(t.text)
 	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, t := range ts {
+		sb.WriteString(t.text)
+	}
+	all := sb.String()
+	out := make([]token, len(ts))
+	for i, t := range ts {
+		out[i] = token{text: all[:len(t.text)], spaces: t.spaces}
+		all = all[len(t.text):]
+	}
+	return out
 }
 
 // Sample is a pattern's line count in one step starting at T (Unix seconds).
@@ -210,42 +261,45 @@ type Pattern struct {
 	Samples []Sample
 }
 
-// Patterns returns the patterns found so far, the most frequent first. Clusters whose template
-// rendered the same (they took different tree paths) are merged.
+// Patterns returns the patterns found so far, the most frequent first (ties in text order).
+// Patterns that render the same (in different streams, or reached by different tree paths)
+// are merged, as Loki merges the patterns of its streams.
 func (d *Detector) Patterns() []Pattern {
-	byText := map[string]map[int64]int64{}
-	totals := map[string]int64{}
-	d.walk(func(c *cluster) {
-		text := render(c.tokens)
-		m := byText[text]
+	type merged struct {
+		total   int64
+		buckets []bucket
+	}
+	byText := map[string]*merged{}
+	var buf []byte
+	d.all.each(func(c *cluster) {
+		buf = appendPattern(buf[:0], c.s.format, c.lead, c.tokens)
+		if len(buf) == 0 {
+			return
+		}
+		m := byText[string(buf)]
 		if m == nil {
-			m = map[int64]int64{}
-			byText[text] = m
+			m = &merged{}
+			byText[string(buf)] = m
 		}
-		for t, n := range c.samples {
-			m[t] += n
-		}
-		totals[text] += c.total
+		m.total += c.total
+		m.buckets = append(m.buckets, c.buckets...)
 	})
 	out := make([]Pattern, 0, len(byText))
 	for text, m := range byText {
-		p := Pattern{Pattern: text, Total: totals[text], Samples: make([]Sample, 0, len(m))}
-		for t, n := range m {
-			p.Samples = append(p.Samples, Sample{T: t / int64(time.Second), Count: n})
+		slices.SortFunc(m.buckets, func(a, b bucket) int { return cmp.Compare(a.t, b.t) })
+		p := Pattern{Pattern: text, Total: m.total}
+		for _, b := range m.buckets {
+			t := b.t / int64(time.Second)
+			if k := len(p.Samples); k > 0 && p.Samples[k-1].T == t {
+				p.Samples[k-1].Count += b.n
+				continue
+			}
+			p.Samples = append(p.Samples, Sample{T: t, Count: b.n})
 		}
-		slices.SortFunc(p.Samples, func(a, b Sample) int { return cmp.Compare(a.T, b.T) })
 		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b Pattern) int {
 		return cmp.Or(cmp.Compare(b.Total, a.Total), strings.Compare(a.Pattern, b.Pattern))
 	})
-	return out
-}
-
-func cloneTokens(ts []token) []token {
-	out := make([]token, len(ts))
-	for i, t := range ts {
-		out[i] = token{text: strings.Clone(t.text), glued: t.glued}
-	}
 	return out
 }
