@@ -375,4 +375,3 @@ func TestRetainBoundReleasesOldestFirst(t *testing.T) {
 		t.Errorf("after the period: retained chunk bytes gauge %v, want 0", got)
 	}
 }
-
