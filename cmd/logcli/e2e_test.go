@@ -71,7 +71,9 @@ func TestAgainstSluice(t *testing.T) {
 		if out != want {
 			t.Errorf("stdout = %q, want %q", out, want)
 		}
-		if !strings.Contains(errOut, `Common labels: {app="web", env="prod"}`) {
+		// The server adds service_name (from app) and detected_level (none in these lines:
+		// "unknown") by default, as Loki 3 does; both are common to the two lines.
+		if !strings.Contains(errOut, `Common labels: {app="web", detected_level="unknown", env="prod", service_name="web"}`) {
 			t.Errorf("stderr = %q, want the common labels", errOut)
 		}
 	})
@@ -106,8 +108,9 @@ func TestAgainstSluice(t *testing.T) {
 		if code != 0 || out != "api\nweb\n" {
 			t.Fatalf("labels app: exit %d, %q %q", code, out, errOut)
 		}
+		// Series are the streams' labels, with the service_name the server gave them.
 		code, out, errOut = runCLI(t, "", "series", addr, from, to, "-q", `{env="prod"}`)
-		if code != 0 || out != "{app=\"api\", env=\"prod\"}\n{app=\"web\", env=\"prod\"}\n" {
+		if code != 0 || out != "{app=\"api\", env=\"prod\", service_name=\"api\"}\n{app=\"web\", env=\"prod\", service_name=\"web\"}\n" {
 			t.Fatalf("series: exit %d, %q %q", code, out, errOut)
 		}
 	})

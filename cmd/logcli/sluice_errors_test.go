@@ -141,7 +141,7 @@ func TestSluiceTenants(t *testing.T) {
 	if n := len(lines(a["query"])); n != 15 {
 		t.Errorf("tenant-a query: %d lines, want 15", n)
 	}
-	if a["labels"] != "app\nenv\npod\n" || len(lines(a["series"])) != 3 || !strings.Contains(a["stats"], "streams: 3") {
+	if a["labels"] != "app\nenv\npod\nservice_name\n" || len(lines(a["series"])) != 3 || !strings.Contains(a["stats"], "streams: 3") {
 		t.Errorf("tenant-a: labels %q, series %q, stats %q", a["labels"], a["series"], a["stats"])
 	}
 	want := map[string]string{

@@ -70,6 +70,10 @@ func pushAll(t testing.TB, url, org string, entries []pushed) {
 //	{app="api", env="prod", pod="p0"}  6 lines, level=info,  at base+0s, 2s, 4s … 10s
 //	{app="api", env="prod", pod="p1"}  6 lines, level=error, at base+1s, 3s, 5s … 11s
 //	{app="web", env="dev"}             3 lines "GET /page/N 200" at base+20s, 21s, 22s
+//
+// As in Loki 3, the server stores each stream with a service_name label (its app) and each
+// line with a detected_level structured metadata: info or error for the api lines (their
+// level=), unknown for the web lines.
 type fixture struct {
 	srv  *sluicetest.Server
 	base time.Time

@@ -16,17 +16,19 @@ func TestSluiceLabelsAndSeries(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"labels"}, "app\nenv\npod\n"},
+		// service_name is the label the server adds to every stream (from app).
+		{[]string{"labels"}, "app\nenv\npod\nservice_name\n"},
 		{[]string{"labels", "app"}, "api\nweb\n"},
 		{[]string{"labels", "pod"}, "p0\np1\n"},
 		{[]string{"labels", "nope"}, ""},
-		{[]string{"series", `{app="api"}`}, "{app=\"api\", env=\"prod\", pod=\"p0\"}\n{app=\"api\", env=\"prod\", pod=\"p1\"}\n"},
-		{[]string{"series", `{env=~"d.*"}`}, "{app=\"web\", env=\"dev\"}\n"},
-		{[]string{"series", `{env=~".+"}`, "--analyze-labels"}, "Total Streams:  3\nUnique Labels:  3\n\n" +
-			"Label Name  Unique Values  Found In Streams\n" +
-			"app         2              3\n" +
-			"env         2              3\n" +
-			"pod         2              2\n"},
+		{[]string{"series", `{app="api"}`}, "{app=\"api\", env=\"prod\", pod=\"p0\", service_name=\"api\"}\n{app=\"api\", env=\"prod\", pod=\"p1\", service_name=\"api\"}\n"},
+		{[]string{"series", `{env=~"d.*"}`}, "{app=\"web\", env=\"dev\", service_name=\"web\"}\n"},
+		{[]string{"series", `{env=~".+"}`, "--analyze-labels"}, "Total Streams:  3\nUnique Labels:  4\n\n" +
+			"Label Name    Unique Values  Found In Streams\n" +
+			"app           2              3\n" +
+			"env           2              3\n" +
+			"pod           2              2\n" +
+			"service_name  2              3\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -43,12 +45,25 @@ func TestSluiceLabelsAndSeries(t *testing.T) {
 	}
 }
 
-func lineBytes(es []pushed) int {
+// storedBytes is what index stats and volumes count for es: each line and its structured
+// metadata, which is only the detected_level the server adds (see fixture).
+func storedBytes(es []pushed) int {
 	n := 0
 	for _, e := range es {
-		n += len(e.line)
+		n += len(e.line) + len("detected_level") + len(fixtureLevel(e))
 	}
 	return n
+}
+
+// fixtureLevel is the detected_level of a fixture line: its level= for an api line, unknown
+// for a web line, which names no level.
+func fixtureLevel(e pushed) string {
+	rest, ok := strings.CutPrefix(e.line, "level=")
+	if !ok {
+		return "unknown"
+	}
+	level, _, _ := strings.Cut(rest, " ")
+	return level
 }
 
 func TestSluiceStats(t *testing.T) {
@@ -58,7 +73,7 @@ func TestSluiceStats(t *testing.T) {
 	if _, err := fmt.Sscanf(out, "{\n  bytes: %d B\n  chunks: %d\n  streams: %d\n  entries: %d\n}\n", &bytes, &chunks, &streams, &entries); err != nil {
 		t.Fatalf("stats output %q: %v", out, err)
 	}
-	if want := lineBytes(f.api); bytes != want || chunks < 2 || streams != 2 || entries != 12 {
+	if want := storedBytes(f.api); bytes != want || chunks < 2 || streams != 2 || entries != 12 {
 		t.Errorf("stats = %q, want %d B, >= 2 chunks, 2 streams, 12 entries", out, want)
 	}
 	out, _ = f.mustRun(t, "stats", "-q", `{app="none"}`)
@@ -84,9 +99,9 @@ func TestSluiceVolume(t *testing.T) {
 	p0, p1 := 0, 0
 	for i, e := range f.api {
 		if i%2 == 0 {
-			p0 += len(e.line)
+			p0 += storedBytes([]pushed{e})
 		} else {
-			p1 += len(e.line)
+			p1 += storedBytes([]pushed{e})
 		}
 	}
 	end := float64(f.base.Add(time.Minute).Unix())
@@ -102,9 +117,9 @@ func TestSluiceVolume(t *testing.T) {
 		{[]string{"--targetLabels=pod", "--limit=1", `{app="api"}`}, []sample{{map[string]string{"pod": "p1"}, []any{end, fmt.Sprint(p1)}}}},
 		{[]string{"--targetLabels=app", `{env=~".+"}`}, []sample{
 			{map[string]string{"app": "api"}, []any{end, fmt.Sprint(p0 + p1)}},
-			{map[string]string{"app": "web"}, []any{end, fmt.Sprint(lineBytes(f.web))}},
+			{map[string]string{"app": "web"}, []any{end, fmt.Sprint(storedBytes(f.web))}},
 		}},
-		{[]string{"--aggregateByLabels", `{env=~".+"}`}, []sample{{map[string]string{"env": ""}, []any{end, fmt.Sprint(p0 + p1 + lineBytes(f.web))}}}},
+		{[]string{"--aggregateByLabels", `{env=~".+"}`}, []sample{{map[string]string{"env": ""}, []any{end, fmt.Sprint(p0 + p1 + storedBytes(f.web))}}}},
 		{[]string{`{app="none"}`}, []sample{}},
 	}
 	for _, tt := range tests {
@@ -164,6 +179,8 @@ func TestSluiceDetectedFields(t *testing.T) {
 	f := startFixture(t)
 	out, _ := f.mustRun(t, "detected-fields", "-q", `{app="api"}`)
 	want := []string{
+		// The server's structured metadata (info and error), a field as in Loki.
+		"label: detected_level\t\ttype: string\t\tcardinality: 2",
 		"label: duration\t\ttype: duration\t\tcardinality: 12",
 		"label: level\t\ttype: string\t\tcardinality: 2",
 		"label: msg\t\ttype: string\t\tcardinality: 6",

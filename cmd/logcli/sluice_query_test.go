@@ -23,6 +23,12 @@ func TestSluiceQueryOutput(t *testing.T) {
 	stamp := func(e pushed) string { return e.ts.Format(time.RFC3339) }
 	newestAPI := slices.Clone(f.api)
 	slices.Reverse(newestAPI)
+	// The lines' labels that differ are pod and the detected_level the server adds (p0's lines
+	// are info, p1's error); app, env and the added service_name are common. logcli pads each
+	// label set to the longest printed, or to --labels-length when that is longer.
+	pad := func(ls string, n int) string { return ls + strings.Repeat(" ", n-len(ls)) }
+	p0, p1 := `{detected_level="info", pod="p0"}`, `{detected_level="error", pod="p1"}`
+	p0 = pad(p0, len(p1))
 
 	tests := []struct {
 		name       string
@@ -33,13 +39,13 @@ func TestSluiceQueryOutput(t *testing.T) {
 		{
 			name:       "default output: common labels to stderr, the rest padded",
 			args:       []string{"--limit=3"},
-			want:       []string{stamp(f.api[11]) + ` {pod="p1"} ` + f.api[11].line, stamp(f.api[10]) + ` {pod="p0"} ` + f.api[10].line, stamp(f.api[9]) + ` {pod="p1"} ` + f.api[9].line},
-			wantStderr: `Common labels: {app="api", env="prod"}`,
+			want:       []string{stamp(f.api[11]) + " " + p1 + " " + f.api[11].line, stamp(f.api[10]) + " " + p0 + " " + f.api[10].line, stamp(f.api[9]) + " " + p1 + " " + f.api[9].line},
+			wantStderr: `Common labels: {app="api", env="prod", service_name="api"}`,
 		},
 		{
 			name: "forward",
 			args: []string{"--limit=2", "--forward"},
-			want: []string{stamp(f.api[0]) + ` {pod="p0"} ` + f.api[0].line, stamp(f.api[1]) + ` {pod="p1"} ` + f.api[1].line},
+			want: []string{stamp(f.api[0]) + " " + p0 + " " + f.api[0].line, stamp(f.api[1]) + " " + p1 + " " + f.api[1].line},
 		},
 		{
 			name: "raw, no limit",
@@ -50,8 +56,8 @@ func TestSluiceQueryOutput(t *testing.T) {
 			name: "jsonl",
 			args: []string{"-o", "jsonl", "--limit=2"},
 			want: []string{
-				fmt.Sprintf(`{"labels":{"pod":"p1"},"line":%q,"timestamp":"%s"}`, f.api[11].line, f.api[11].ts.Format(time.RFC3339Nano)),
-				fmt.Sprintf(`{"labels":{"pod":"p0"},"line":%q,"timestamp":"%s"}`, f.api[10].line, f.api[10].ts.Format(time.RFC3339Nano)),
+				fmt.Sprintf(`{"labels":{"detected_level":"error","pod":"p1"},"line":%q,"timestamp":"%s"}`, f.api[11].line, f.api[11].ts.Format(time.RFC3339Nano)),
+				fmt.Sprintf(`{"labels":{"detected_level":"info","pod":"p0"},"line":%q,"timestamp":"%s"}`, f.api[10].line, f.api[10].ts.Format(time.RFC3339Nano)),
 			},
 		},
 		{
@@ -77,14 +83,15 @@ func TestSluiceQueryOutput(t *testing.T) {
 			wantStderr: "Ignoring labels key: pod",
 		},
 		{
+			// 40 is more than the 34 characters of p1's labels.
 			name: "--labels-length pads labels",
-			args: []string{"--limit=2", "--labels-length=14"},
-			want: []string{stamp(f.api[11]) + ` {pod="p1"}     ` + f.api[11].line, stamp(f.api[10]) + ` {pod="p0"}     ` + f.api[10].line},
+			args: []string{"--limit=2", "--labels-length=40"},
+			want: []string{stamp(f.api[11]) + " " + pad(p1, 40) + " " + f.api[11].line, stamp(f.api[10]) + " " + pad(p0, 40) + " " + f.api[10].line},
 		},
 		{
 			name: "--include-common-labels",
 			args: []string{"--limit=1", "--include-common-labels"},
-			want: []string{stamp(f.api[11]) + ` {app="api", env="prod", pod="p1"} ` + f.api[11].line},
+			want: []string{stamp(f.api[11]) + ` {app="api", detected_level="error", env="prod", pod="p1", service_name="api"} ` + f.api[11].line},
 		},
 		{
 			name: "filter and parser",
@@ -312,7 +319,8 @@ func TestSluiceTail(t *testing.T) {
 	}
 }
 
-// TestSluiceTailDefaultOutput checks the tail's default output: timestamp and the full label set.
+// TestSluiceTailDefaultOutput checks the tail's default output: timestamp and the full label set,
+// with the service_name and detected_level (none in the line: unknown) the server adds.
 func TestSluiceTailDefaultOutput(t *testing.T) {
 	f := startFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -325,7 +333,7 @@ func TestSluiceTailDefaultOutput(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { return len(lines(stdout.String())) == 3 }) {
 		t.Fatalf("stdout %q, stderr %q", stdout.String(), stderr.String())
 	}
-	want := f.web[0].ts.Format(time.RFC3339) + ` {app="web", env="dev"} ` + f.web[0].line
+	want := f.web[0].ts.Format(time.RFC3339) + ` {app="web", detected_level="unknown", env="dev", service_name="web"} ` + f.web[0].line
 	if got := lines(stdout.String())[0]; got != want {
 		t.Errorf("first line %q, want %q", got, want)
 	}

@@ -35,7 +35,8 @@ func TestDetectedLabels(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s=%d", l.Label, l.Cardinality))
 	}
 	// port (numbers) and uid (UUIDs) are IDs; pod is numeric too but a static label; canary is a flag.
-	want := []string{"app=1", "canary=2", "level=3", "pod=3"}
+	// service_name is the label the server adds to every stream (from app), as Loki 3 does.
+	want := []string{"app=1", "canary=2", "level=3", "pod=3", "service_name=1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("detected_labels = %v, want %v", got, want)
 	}
@@ -97,12 +98,15 @@ func TestDetectedFields(t *testing.T) {
 		"level": "string/2/[logfmt]", "duration": "duration/4/[logfmt]", "size": "bytes/4/[logfmt]",
 		"count": "int/4/[logfmt]", "ratio": "float/4/[logfmt]", "ok": "boolean/1/[logfmt]",
 		"msg": "string/4/[logfmt]", "trace_id": "string/3/[]", "limit": "1000",
+		// The structured metadata the server adds, as Loki 3 does: the lines' level=, info or warn.
+		"detected_level": "string/2/[]",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("detected_fields logfmt =\n%v\nwant\n%v", got, want)
 	}
 	got = fields(`{app="json"}`)
-	want = map[string]string{"user_id": "string/2/[json]", "user_admin": "boolean/2/[json]", "latency": "float/2/[json]", "limit": "1000"}
+	// These lines name no level: their detected_level is unknown.
+	want = map[string]string{"user_id": "string/2/[json]", "user_admin": "boolean/2/[json]", "latency": "float/2/[json]", "detected_level": "string/1/[]", "limit": "1000"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("detected_fields json = %v, want %v", got, want)
 	}

@@ -107,8 +107,9 @@ func TestSplitTargetsReadAsksIngesters(t *testing.T) {
 		rng := url.Values{"start": {strconv.FormatInt(from, 10)}, "end": {strconv.FormatInt(to, 10)}}
 		var names, values []string
 		getJSON(t, r.URL, "/loki/api/v1/labels", rng, &names)
-		if !slices.Equal(names, []string{"app", "stream"}) {
-			t.Fatalf("%s: labels = %q, want app, stream", stage, names)
+		// service_name is the label the write process adds to every stream (from app).
+		if !slices.Equal(names, []string{"app", "service_name", "stream"}) {
+			t.Fatalf("%s: labels = %q, want app, service_name, stream", stage, names)
 		}
 		getJSON(t, r.URL, "/loki/api/v1/label/stream/values", rng, &values)
 		if !slices.Equal(values, []string{"a", "b", "c"}) {

@@ -220,7 +220,9 @@ func TestTailLiveWithFilters(t *testing.T) {
 
 	contains.expectLines(t, "x first", `{"level":"info","msg":"x fine"}`)
 	msgs := jsonErr.expectLines(t, `{"level":"error","msg":"boom"}`)
-	want := map[string]string{"app": "api", "pod": "p1", "level": "error", "msg": "boom"}
+	// With the stream's labels, the server's service_name and detected_level (as in Loki 3)
+	// and the parsed labels, all merged since the client did not ask for categorized labels.
+	want := map[string]string{"app": "api", "pod": "p1", "service_name": "api", "detected_level": "error", "level": "error", "msg": "boom"}
 	if got := msgs[0].Streams[0].Stream; !mapsEqual(got, want) {
 		t.Errorf("parsed stream labels = %v, want %v", got, want)
 	}
@@ -312,7 +314,10 @@ func TestTailRejectsBadRequests(t *testing.T) {
 }
 
 func TestTailLegacyEndpoint(t *testing.T) {
-	srv := sluicetest.Start(t)
+	// Push-time enrichment off: this test is about the legacy message shape, not the labels.
+	srv := sluicetest.Start(t, sluicetest.WithConfig(func(c *sluice.Config) {
+		c.Limits.DiscoverServiceName, c.Limits.DiscoverLogLevels = nil, false
+	}))
 	c, resp, err := dialTail(t, srv.URL, "/api/prom/tail", tailParams(`{app="x"}`), nil, nil)
 	if err != nil {
 		t.Fatalf("dial: %v (%s)", err, respBody(resp))
@@ -377,11 +382,13 @@ func TestTailCategorizedLabels(t *testing.T) {
 	waitTails(t, srv.URL, 1)
 	pushStreams(t, srv.URL, "", entries(`{app="x"}`, time.Now(), "level=warn"))
 	m, raw := c.next(t, 5*time.Second)
-	if len(m.Streams) != 1 || !mapsEqual(m.Streams[0].Stream, map[string]string{"app": "x"}) || len(m.Streams[0].Values[0]) != 3 {
+	// The stream has the service_name the server adds; the detected_level it adds (as Loki 3
+	// does) is structured metadata, apart from the parsed labels.
+	if len(m.Streams) != 1 || !mapsEqual(m.Streams[0].Stream, map[string]string{"app": "x", "service_name": "x"}) || len(m.Streams[0].Values[0]) != 3 {
 		t.Fatalf("categorized message = %s", raw)
 	}
-	if !strings.Contains(string(raw), `{"parsed":{"level":"warn"}}`) {
-		t.Fatalf("categorized message lacks the parsed labels: %s", raw)
+	if !strings.Contains(string(raw), `{"structuredMetadata":{"detected_level":"warn"},"parsed":{"level":"warn"}}`) {
+		t.Fatalf("categorized message lacks the structured metadata or the parsed labels: %s", raw)
 	}
 }
 

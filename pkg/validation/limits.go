@@ -31,6 +31,15 @@ type Limits struct {
 	MaxStructuredMetadataSize    flagext.ByteSize `yaml:"max_structured_metadata_size"`
 	MaxStructuredMetadataEntries int              `yaml:"max_structured_metadata_entries_count"`
 
+	// DiscoverServiceName lists the labels whose value a stream without service_name gets as
+	// its service_name (unknown_service when it has none of them); empty turns this off.
+	DiscoverServiceName flagext.Strings `yaml:"discover_service_name"`
+	// DiscoverLogLevels adds a detected_level structured metadata to entries that have none,
+	// read from LogLevelFields in the labels, structured metadata or line, or from keywords.
+	DiscoverLogLevels        bool            `yaml:"discover_log_levels"`
+	LogLevelFields           flagext.Strings `yaml:"log_level_fields"`
+	LogLevelFromJSONMaxDepth int             `yaml:"log_level_from_json_max_depth"`
+
 	MaxEntriesLimitPerQuery int `yaml:"max_entries_limit_per_query"`
 	// MaxConcurrentTailRequests is the number of live tails the tenant may have open, when
 	// positive. Loki keeps this limit here; Sluice's default for every tenant is
@@ -81,6 +90,7 @@ func (l *Limits) RegisterFlags(fs *flag.FlagSet) {
 	l.MaxStructuredMetadataSize = 64 << 10
 	fs.Var(&l.MaxStructuredMetadataSize, "limits.max-structured-metadata-size", "Maximum size of an entry's structured metadata (e.g. 64KB).")
 	fs.IntVar(&l.MaxStructuredMetadataEntries, "limits.max-structured-metadata-entries-count", 128, "Maximum number of structured metadata entries per entry.")
+	l.registerDiscoveryFlags(fs)
 	fs.IntVar(&l.MaxEntriesLimitPerQuery, "validation.max-entries-limit", 5000, "Maximum number of log entries a query may return.")
 	fs.IntVar(&l.MaxQuerySeries, "querier.max-query-series", 500, "Maximum number of series a metric query may return.")
 	l.MaxQueryLength = flagext.Duration(721 * time.Hour)

@@ -1,0 +1,181 @@
+package distributor
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sluicelog/sluice/pkg/validation"
+)
+
+func TestLevelFromLine(t *testing.T) {
+	fields := newLevelFields(validation.DefaultLogLevelFields)
+	cases := []struct {
+		name, line, want string
+	}{
+		// JSON: a level field wins over any keyword in the line.
+		{"json level", `{"level":"error","msg":"all fine"}`, levelError},
+		{"json lvl", `{"msg":"warning: disk","lvl":"info"}`, levelInfo},
+		{"json severity upper", `{"SEVERITY":"FATAL","msg":"x"}`, levelFatal},
+		{"json Severity", `{"Severity":"Critical"}`, levelCritical},
+		{"json log.level", `{"log.level":"dbg"}`, levelDebug},
+		{"json severity_text", `{"severity_text":"WARN"}`, levelWarn},
+		{"json abbreviation", `{"level":"ERR","msg":"warn keyword ignored"}`, levelError},
+		{"json information", `{"level":"Information"}`, levelInfo},
+		{"json first field in document order", `{"severity":"error","level":"info"}`, levelError},
+		{"json nested one level", `{"meta":{"level":"wrn"},"msg":"x"}`, levelWarn},
+		{"json nested too deep for default depth 2", `{"a":{"b":{"level":"wrn"}},"msg":"info"}`, levelInfo},
+		{"json arrays not searched", `{"arr":[{"level":"debug"}],"level":"info"}`, levelInfo},
+		{"json number value ignored", `{"level":3,"severity":"warn"}`, levelWarn},
+		{"json field name is case sensitive", `{"msg":"an error","LeVeL":"warn"}`, levelError},
+		{"json spaces around", "  {\"level\" : \"trace\" }\n", levelTrace},
+		{"json unknown value falls back to keywords", `{"level":"NA","msg":"an ERROR here"}`, levelError},
+		{"json without level uses keywords", `{"foo":"bar","msg":"message with keyword INFO get picked up"}`, levelInfo},
+		{"json value in quotes is a keyword", `{"status":"error"}`, levelError},
+		{"json malformed keeps keyword rule", `{"msg":"x", "level":`, levelUnknown},
+		{"json escaped key", `{"lev\u0065l":"wrn"}`, levelWarn},
+
+		// logfmt: keys compared without case; the earlier name of the list wins.
+		{"logfmt level", `msg="an error happened" level=warn`, levelWarn},
+		{"logfmt upper key mixed value", `FOO=bar MSG="keyword error" LEVEL=inFO`, levelInfo},
+		{"logfmt short", `level=Inf`, levelInfo},
+		{"logfmt severity", `foo=bar severity=critical`, levelCritical},
+		{"logfmt Severity camel", `Foo=bar Severity=critical`, levelCritical},
+		{"logfmt list order beats line order", `severity=error level=debug`, levelDebug},
+		{"logfmt quoted", `level="warning" msg=x`, levelWarn},
+		{"logfmt quoted escaped", `level="\u0065rror"`, levelError},
+		{"logfmt unknown value", `foo=bar msg="no keyword here" level=NA`, levelUnknown},
+		{"logfmt no level field uses keywords", `foo=bar msg="message with info"`, levelInfo},
+		{"logfmt key folding beyond ASCII", "ſeverity=wrn", levelWarn},
+		{"logfmt syntax error stops scan", `x=a"b level=wrn`, levelUnknown},
+
+		// Plain lines: the first level word standing alone, in any case.
+		{"bracket", "[ERROR] something broke", levelError},
+		{"bracket lower", "[warn] careful", levelWarn},
+		{"colon", "DEBUG: something happened", levelDebug},
+		{"word", "this is a critical message", levelCritical},
+		{"warning word", "this is a warning log", levelWarn},
+		{"info word", "2024-01-01 INFO started", levelInfo},
+		{"err", "failed with err", levelError},
+		{"fatal", "Fatal! shutting down", levelFatal},
+		{"trace", "TRACE (db) query", levelTrace},
+		{"first keyword wins", "info: retrying after error", levelInfo},
+		{"first keyword wins 2", "error: info missing", levelError},
+		{"not inside words", "stderr referrer errors informal warnings", levelUnknown},
+		{"not after colon", "misc:error", levelUnknown},
+		{"not before dash", "error-prone code", levelUnknown},
+		{"none", "GET /api/v1/users 200 12ms", levelUnknown},
+		{"empty", "", levelUnknown},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := levelFromLine(tc.line, &fields, 2); got != tc.want {
+				t.Errorf("levelFromLine(%q) = %q, want %q", tc.line, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLevelFromLineJSONDepth(t *testing.T) {
+	line := `{"a":{"b":{"level":"wrn"}}}`
+	fields := newLevelFields([]string{"level"})
+	for _, tc := range []struct {
+		depth int
+		want  string
+	}{{1, levelUnknown}, {2, levelUnknown}, {3, levelWarn}, {0, levelWarn}, {-1, levelWarn}} {
+		if got := levelFromLine(line, &fields, tc.depth); got != tc.want {
+			t.Errorf("levelFromLine(%q, depth %d) = %q, want %q", line, tc.depth, got, tc.want)
+		}
+	}
+}
+
+func TestLevelFromLineCustomFields(t *testing.T) {
+	fields := newLevelFields([]string{"log_level", "lvl"})
+	check := func(line, want string) {
+		t.Helper()
+		if got := levelFromLine(line, &fields, 2); got != want {
+			t.Errorf("levelFromLine(%q) = %q, want %q", line, got, want)
+		}
+	}
+	check(`{"log_level":"critical","msg":"error"}`, levelCritical)
+	check(`{"level":"dbg","msg":"ok"}`, levelUnknown) // level is not in the list
+	check(`LOG_LEVEL=warn`, levelWarn)
+}
+
+func TestCanonicalLevel(t *testing.T) {
+	for in, want := range map[string]string{
+		"TRACE": levelTrace, "trc": levelTrace, "Debug": levelDebug, "DBG": levelDebug,
+		"info": levelInfo, "INF": levelInfo, "information": levelInfo, "Warn": levelWarn,
+		"wrn": levelWarn, "WARNING": levelWarn, "error": levelError, "Err": levelError,
+		"CRITICAL": levelCritical, "fatal": levelFatal,
+	} {
+		if got, ok := canonicalLevel(in); !ok || got != want {
+			t.Errorf("canonicalLevel(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "notice", "panic", "warnings", "e", "informational"} {
+		if got, ok := canonicalLevel(in); ok {
+			t.Errorf("canonicalLevel(%q) = %q, want no level", in, got)
+		}
+		if got := normalizeLevel(in); got != in {
+			t.Errorf("normalizeLevel(%q) = %q, want it unchanged", in, got)
+		}
+	}
+}
+
+func TestLevelFromSeverityNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"0": levelUnknown, "1": levelTrace, "4": levelTrace, "5": levelDebug, "8": levelDebug,
+		"9": levelInfo, "12": levelInfo, "13": levelWarn, "17": levelError, "20": levelError,
+		"21": levelFatal, "24": levelFatal, "25": levelUnknown, "x": levelInfo,
+	} {
+		if got := levelFromSeverityNumber(in); got != want {
+			t.Errorf("levelFromSeverityNumber(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLevelFromLineAllocs(t *testing.T) {
+	fields := newLevelFields(validation.DefaultLogLevelFields)
+	for _, line := range []string{
+		"GET /api/v1/users 200 12ms",
+		"[WARN] low disk",
+		`ts=2024-01-01T00:00:00Z caller=main.go:12 level=info msg="request done" duration=12ms`,
+		`{"ts":"2024-01-01T00:00:00Z","meta":{"k":[1,2,{"x":null}]},"msg":"done","level":"error"}`,
+	} {
+		if n := testing.AllocsPerRun(100, func() { levelFromLine(line, &fields, 2) }); n != 0 {
+			t.Errorf("levelFromLine(%q) allocates %v times, want 0", line, n)
+		}
+	}
+}
+
+func FuzzLevelFromLine(f *testing.F) {
+	for _, s := range []string{`{"level":"error"}`, `level=warn msg="x"`, "[INFO] x", `{"a":{"b":[1,"}"]},"level":"x"}`, `k="\"`, "="} {
+		f.Add(s)
+	}
+	fields := newLevelFields(validation.DefaultLogLevelFields)
+	f.Fuzz(func(t *testing.T, line string) {
+		switch got := levelFromLine(line, &fields, 0); got {
+		case levelTrace, levelDebug, levelInfo, levelWarn, levelError, levelCritical, levelFatal, levelUnknown:
+		default:
+			t.Fatalf("levelFromLine(%q) = %q, want one of Loki's levels", line, got)
+		}
+	})
+}
+
+func BenchmarkLevelFromLine(b *testing.B) {
+	for name, line := range map[string]string{
+		"plain":   "GET /api/v1/users 200 12ms",
+		"plain1k": strings.Repeat("GET /api/v1/users 200 12ms ", 40),
+		"logfmt":  `ts=2024-05-01T10:00:00Z caller=http.go:42 level=info method=GET path=/api/v1/users status=200 duration=12ms`,
+		"json":    `{"ts":"2024-05-01T10:00:00Z","caller":"http.go:42","level":"info","method":"GET","path":"/api/v1/users","status":200,"duration":"12ms"}`,
+	} {
+		fields := newLevelFields(validation.DefaultLogLevelFields)
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(line)))
+			b.ReportAllocs()
+			for b.Loop() {
+				levelFromLine(line, &fields, 2)
+			}
+		})
+	}
+}
