@@ -1,8 +1,9 @@
 package pattern
 
 import (
-	"encoding/json"
 	"strings"
+
+	"github.com/sluicelog/sluice/pkg/jsonscan"
 )
 
 // jsonMessage returns the message of a JSON line: the value of the first of fields that is a
@@ -12,7 +13,7 @@ import (
 // Loki skips the line. A syntax error ends the search with what was found before it (Loki's
 // more lenient parser reads on past some errors; lines that broken are rare).
 func jsonMessage(line string, fields []string) (msg string, ok bool) {
-	i := skipJSONSpace(line, 0)
+	i := jsonscan.Space(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return "", false
 	}
@@ -20,19 +21,16 @@ func jsonMessage(line string, fields []string) (msg string, ok bool) {
 	best := len(fields)
 	var seen uint64 // fields whose first occurrence has been met
 	for {
-		i = skipJSONSpace(line, i)
-		if i >= len(line) || line[i] != '"' {
+		i = jsonscan.Space(line, i)
+		key, end, _, ok := jsonscan.String(line, i)
+		if !ok {
 			break // '}' ends the object; anything else is a syntax error
 		}
-		key, end, ok := jsonString(line, i)
-		if !ok {
-			break
-		}
-		i = skipJSONSpace(line, end)
+		i = jsonscan.Space(line, end)
 		if i >= len(line) || line[i] != ':' {
 			break
 		}
-		i = skipJSONSpace(line, i+1)
+		i = jsonscan.Space(line, i+1)
 		if i >= len(line) {
 			break
 		}
@@ -40,9 +38,8 @@ func jsonMessage(line string, fields []string) (msg string, ok bool) {
 		if k >= 0 && seen&(1<<k) != 0 {
 			k = -1
 		}
-		switch line[i] {
-		case '"':
-			val, end, ok := jsonString(line, i)
+		if line[i] == '"' {
+			val, end, _, ok := jsonscan.String(line, i)
 			if !ok {
 				return msg, best < len(fields)
 			}
@@ -53,17 +50,14 @@ func jsonMessage(line string, fields []string) (msg string, ok bool) {
 				}
 			}
 			i = end
-		case '{', '[':
-			if i = skipJSONBlock(line, i); i < 0 {
-				return msg, best < len(fields)
-			}
-		default:
-			i = scalarEnd(line, i)
+		} else if i, ok = jsonscan.Skip(line, i); !ok {
+			// Nested objects and arrays are skipped whole; a scalar runs to its delimiter.
+			return msg, best < len(fields)
 		}
 		if k >= 0 {
 			seen |= 1 << k
 		}
-		i = skipJSONSpace(line, i)
+		i = jsonscan.Space(line, i)
 		if i >= len(line) || line[i] != ',' {
 			break
 		}
@@ -82,9 +76,9 @@ func fieldIndex(fields []string, key string) int {
 	if strings.IndexByte(key, '\\') < 0 {
 		return -1
 	}
-	// An escaped key, e.g. "m\u0073g": decode it. Rare, so the allocation does not matter.
-	var s string
-	if json.Unmarshal([]byte(`"`+key+`"`), &s) != nil {
+	// An escaped key, e.g. "m\u0073g": decode it.
+	s, ok := jsonscan.Unescape(key)
+	if !ok {
 		return -1
 	}
 	for i, f := range fields {
@@ -93,65 +87,4 @@ func fieldIndex(fields []string, key string) int {
 		}
 	}
 	return -1
-}
-
-// jsonString returns the contents of the string starting at line[i] ('"') and the index past
-// its closing quote: the first quote not escaped by an odd run of backslashes.
-func jsonString(line string, i int) (string, int, bool) {
-	for j := i + 1; ; {
-		q := strings.IndexByte(line[j:], '"')
-		if q < 0 {
-			return "", len(line), false
-		}
-		q += j
-		k := q
-		for k > i+1 && line[k-1] == '\\' {
-			k--
-		}
-		if (q-k)%2 == 0 {
-			return line[i+1 : q], q + 1, true
-		}
-		j = q + 1
-	}
-}
-
-// skipJSONBlock returns the index past the object or array starting at line[i], or -1 when it
-// does not end.
-func skipJSONBlock(line string, i int) int {
-	depth := 0
-	for ; i < len(line); i++ {
-		switch line[i] {
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth--; depth == 0 {
-				return i + 1
-			}
-		case '"':
-			_, end, ok := jsonString(line, i)
-			if !ok {
-				return -1
-			}
-			i = end - 1
-		}
-	}
-	return -1
-}
-
-// scalarEnd returns the index past the number, true, false or null at line[i].
-func scalarEnd(line string, i int) int {
-	for ; i < len(line); i++ {
-		switch line[i] {
-		case ',', '}', ']', ' ', '\t', '\r', '\n':
-			return i
-		}
-	}
-	return i
-}
-
-func skipJSONSpace(line string, i int) int {
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n' || line[i] == '\r') {
-		i++
-	}
-	return i
 }
