@@ -99,17 +99,16 @@ func levelFromSeverityNumber(v string) string {
 // logfmt line's field named in fields (compared without case; the earlier name in fields
 // wins), else, or when that value is not a level, the first level keyword in the line.
 func levelFromLine(line string, fields *levelFields, maxDepth int) string {
-	var v string
 	switch {
 	case looksLikeJSON(line):
-		v, _ = jsonLevelField(line, fields, maxDepth)
+		v, _ := jsonLevelField(line, fields, maxDepth)
+		if l, ok := canonicalLevel(v); ok {
+			return l
+		}
 	case strings.IndexByte(line, '=') >= 0:
-		v = logfmtLevelField(line, fields)
-	default:
-		return levelFromKeywords(line)
-	}
-	if l, ok := canonicalLevel(v); ok {
-		return l
+		if l, ok := logfmtLevelField(line, fields); ok {
+			return l
+		}
 	}
 	return levelFromKeywords(line)
 }

@@ -1,6 +1,10 @@
 package log
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/sluicelog/sluice/pkg/logfmt"
+)
 
 // LogfmtParser is `| logfmt [--strict] [--keep-empty]`: every key=value pair of the line
 // becomes a label (keys sanitised, `_extracted` added on a clash with a stream label).
@@ -11,7 +15,7 @@ import "fmt"
 // case they become labels with an empty value.
 type LogfmtParser struct {
 	strict, keepEmpty bool
-	dec               logfmtScanner
+	dec               logfmt.Scanner
 	names             labelNames
 	buf               []byte
 }
@@ -23,41 +27,41 @@ func NewLogfmtParser(strict, keepEmpty bool) *LogfmtParser {
 
 func (l *LogfmtParser) Process(_ int64, line []byte, lbs *LabelsBuilder) ([]byte, bool) {
 	d := &l.dec
-	d.reset(line)
+	d.Reset(line)
 	fc := lbs.fieldCache(l)
 	for {
-		if !d.next() {
-			if d.err == nil {
+		if !d.Next() {
+			if d.Err() == nil {
 				break
 			}
 			if l.strict {
 				lbs.SetErr(ErrLogfmt)
-				lbs.SetErrorDetails(d.err.Error())
+				lbs.SetErrorDetails(d.Err().Error())
 				return line, true
 			}
-			d.skipToken()
+			d.SkipToken()
 			continue
 		}
-		if d.value == nil && !l.keepEmpty {
+		if d.Value() == nil && !l.keepEmpty {
 			continue
 		}
-		sl := fc.lookup(d.key, false, nil)
+		sl := fc.lookup(d.Key(), false, nil)
 		if sl == nil {
-			l.buf = sanitizeBytesInto(l.buf[:0], trimSpaceBytes(d.key), true)
+			l.buf = sanitizeBytesInto(l.buf[:0], trimSpaceBytes(d.Key()), true)
 			var name string
 			if len(l.buf) > 0 {
 				name = l.names.forBuilder(l.names.get(l.buf), lbs)
 			}
-			sl = fc.fill(d.key, false, 0, l.buf, name, name != "" && lbs.wants(name))
+			sl = fc.fill(d.Key(), false, 0, l.buf, name, name != "" && lbs.wants(name))
 			if sl == nil { // past maxCachedFields
 				if name != "" && lbs.wants(name) {
-					lbs.Set(ParsedLabel, name, l.names.text(d.value))
+					lbs.Set(ParsedLabel, name, l.names.text(d.Value()))
 				}
 				continue
 			}
 		}
 		if sl.want {
-			lbs.Set(ParsedLabel, sl.name, sl.value(d.value, &l.names))
+			lbs.Set(ParsedLabel, sl.name, sl.value(d.Value(), &l.names))
 		}
 	}
 	return line, true
@@ -79,7 +83,7 @@ func trimSpaceBytes(b []byte) []byte {
 type LogfmtExpressionParser struct {
 	strict, keepEmpty bool
 	keys              map[string][]string // key in the line -> label names
-	dec               logfmtScanner
+	dec               logfmt.Scanner
 	names             labelNames
 }
 
@@ -111,21 +115,21 @@ func (p *LogfmtExpressionParser) Process(_ int64, line []byte, lbs *LabelsBuilde
 		}
 	}
 	d := &p.dec
-	d.reset(line)
+	d.Reset(line)
 	for {
-		if !d.next() {
-			if d.err == nil {
+		if !d.Next() {
+			if d.Err() == nil {
 				break
 			}
 			if p.strict {
 				lbs.SetErr(ErrLogfmt)
-				lbs.SetErrorDetails(d.err.Error())
+				lbs.SetErrorDetails(d.Err().Error())
 				return line, true
 			}
-			d.skipToken()
+			d.SkipToken()
 			continue
 		}
-		ids, ok := p.keys[string(d.key)]
+		ids, ok := p.keys[string(d.Key())]
 		if !ok {
 			continue
 		}
@@ -137,7 +141,7 @@ func (p *LogfmtExpressionParser) Process(_ int64, line []byte, lbs *LabelsBuilde
 				continue
 			}
 			if !converted {
-				v, converted = p.names.text(d.value), true
+				v, converted = p.names.text(d.Value()), true
 			}
 			lbs.Set(ParsedLabel, name, v)
 		}

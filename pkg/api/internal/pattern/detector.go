@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sluicelog/sluice/pkg/logfmt"
 )
 
 // Detector clusters lines into patterns and counts each pattern's lines per step. Each stream
@@ -23,6 +25,7 @@ type Detector struct {
 	toks    []token
 	lead    int
 	scratch []byte
+	logfmt  logfmt.Scanner
 }
 
 // stream is one stream's parse tree and bookkeeping.
@@ -141,7 +144,7 @@ func (d *Detector) tokenize(f Format, line string) bool {
 		if len(line) > d.cfg.MaxLineLength {
 			return false
 		}
-		d.toks, ok = logfmtTokens(d.toks, &d.scratch, line, d.cfg.MaxTokens)
+		d.toks, ok = logfmtTokens(d.toks, &d.logfmt, &d.scratch, line, d.cfg.MaxTokens)
 	default:
 		if len(line) > d.cfg.MaxLineLength {
 			return false

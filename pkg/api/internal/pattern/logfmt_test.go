@@ -3,13 +3,16 @@ package pattern
 import (
 	"strings"
 	"testing"
+
+	"github.com/sluicelog/sluice/pkg/logfmt"
 )
 
 func TestLogfmtTokens(t *testing.T) {
 	check := func(line string, want ...string) {
 		t.Helper()
 		var scratch []byte
-		toks, ok := logfmtTokens(nil, &scratch, line, 80)
+		var sc logfmt.Scanner
+		toks, ok := logfmtTokens(nil, &sc, &scratch, line, 80)
 		if want == nil {
 			if ok {
 				t.Errorf("logfmtTokens(%q) = %q, want the line skipped", line, texts(toks))
@@ -39,7 +42,8 @@ func TestLogfmtTokens(t *testing.T) {
 	check(`msg="bad \q escape"`)
 	check("k\xff=v")
 	var scratch []byte
-	if _, ok := logfmtTokens(nil, &scratch, strings.Repeat("a=1 ", 41), 80); ok {
+	var sc logfmt.Scanner
+	if _, ok := logfmtTokens(nil, &sc, &scratch, strings.Repeat("a=1 ", 41), 80); ok {
 		t.Error("logfmtTokens of 82 tokens with max 80: ok, want the line skipped")
 	}
 }
