@@ -3,6 +3,7 @@ package chunk
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -373,6 +374,46 @@ func TestStructuredMetadataSymbols(t *testing.T) {
 			t.Fatalf("entry %d metadata %v, want %v", i, e.StructuredMetadata, md)
 		}
 	}
+}
+
+// TestStructuredMetadataRuns: entries whose metadata repeats the previous entry's, changes,
+// comes back, disappears and returns (the head reuses the previous entry's symbol references
+// when the metadata repeats) all come back with their own metadata, across several blocks and
+// from the head block too.
+func TestStructuredMetadataRuns(t *testing.T) {
+	h, err := NewHead(EncZstd, 4<<10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := []labels.Labels{
+		labels.FromStrings("detected_level", "info"),
+		labels.FromStrings("detected_level", "error"),
+		labels.EmptyLabels(),
+		labels.FromStrings("detected_level", "info", "trace_id", "abc"),
+	}
+	var want []logproto.Entry
+	for i := range 2000 {
+		// Runs of 1 to 4 equal values, in an order that revisits each.
+		md := levels[(i/(1+i%4))%len(levels)]
+		e := logproto.Entry{Timestamp: int64(i), Line: fmt.Sprintf("line %d", i), StructuredMetadata: md}
+		if err := h.Append(&e); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e)
+	}
+	check := func(what string, got []logproto.Entry) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d entries, want %d", what, len(got), len(want))
+		}
+		for i := range got {
+			if !labels.Equal(got[i].StructuredMetadata, want[i].StructuredMetadata) {
+				t.Fatalf("%s: entry %d metadata %v, want %v", what, i, got[i].StructuredMetadata, want[i].StructuredMetadata)
+			}
+		}
+	}
+	check("head", collect(t, h.Iterator(testStream, 0, 2000, logproto.Forward, nil)))
+	check("chunk", collect(t, encodeDecode(t, h).Iterator(testStream, 0, 2000, logproto.Forward, nil)))
 }
 
 func TestHeadSizes(t *testing.T) {

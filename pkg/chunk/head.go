@@ -39,16 +39,19 @@ type Head struct {
 	headMinT int64
 	headMaxT int64
 
-	syms     symbolTable
-	size     int // sum of line and metadata bytes of every entry: the uncompressed size
-	count    int
-	minT     int64
-	maxT     int64
-	order    []int32  // sort order of the head block
-	deltas   []uint64 // the stored timestamp deltas of the block being written
-	stamps   []stampAt
-	stamper  stamper
+	syms    symbolTable
+	size    int // sum of line and metadata bytes of every entry: the uncompressed size
+	count   int
+	minT    int64
+	maxT    int64
+	order   []int32  // sort order of the head block
+	deltas  []uint64 // the stored timestamp deltas of the block being written
+	stamps  []stampAt
+	stamper stamper
+	// The symbol references of the last metadata appended (refsOf), and its size.
 	refsTemp []uint32
+	refsOf   labels.Labels
+	refsSize int
 }
 
 // stampAt is the elided stamp of one line of the block being written: its layout number (0:
@@ -101,13 +104,20 @@ func (h *Head) Append(e *logproto.Entry) error {
 		return ErrDuplicate
 	}
 	// Intern the metadata before touching the head block, so a failure leaves it unchanged.
-	refs := h.refsTemp[:0]
-	mdSize := 0
-	e.StructuredMetadata.Range(func(l labels.Label) {
-		refs = append(refs, h.syms.ref(l.Name), h.syms.ref(l.Value))
-		mdSize += len(l.Name) + len(l.Value)
-	})
-	h.refsTemp = refs
+	// Consecutive entries of a stream mostly carry the same metadata (every entry has its
+	// detected_level): then the previous entry's references serve again, which costs one
+	// comparison instead of two map look-ups per label. A labels.Labels value is immutable, so
+	// keeping the previous one to compare with is safe.
+	if !labels.Equal(e.StructuredMetadata, h.refsOf) {
+		refs := h.refsTemp[:0]
+		size := 0
+		e.StructuredMetadata.Range(func(l labels.Label) {
+			refs = append(refs, h.syms.ref(l.Name), h.syms.ref(l.Value))
+			size += len(l.Name) + len(l.Value)
+		})
+		h.refsTemp, h.refsOf, h.refsSize = refs, e.StructuredMetadata, size
+	}
+	refs, mdSize := h.refsTemp, h.refsSize
 
 	if len(h.entries) == 0 || e.Timestamp < h.headMinT {
 		h.headMinT = e.Timestamp

@@ -2,7 +2,10 @@ package chunk
 
 import (
 	"errors"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/sluicelog/sluice/pkg/logproto"
 )
@@ -33,6 +36,50 @@ func BenchmarkAppend(b *testing.B) {
 		e.Timestamp += 1
 		if !h.SpaceFor(e) {
 			next := newHead()
+			h.HandOver(next)
+			h = next
+		}
+		if err := h.Append(e); err != nil && !errors.Is(err, ErrDuplicate) {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkAppendLevels is BenchmarkAppend with a detected_level on every entry, as the
+// distributor adds it: runs of info with a warning or an error now and then. Without a codec
+// ("none") the cost of the rest of the append path shows.
+func BenchmarkAppendLevels(b *testing.B) {
+	for _, enc := range []Encoding{DefaultEncoding, EncNone} {
+		b.Run(enc.String(), func(b *testing.B) { benchmarkAppendLevels(b, enc) })
+	}
+}
+
+func benchmarkAppendLevels(b *testing.B, enc Encoding) {
+	es := testLines(b, 20000, 9)
+	levels := []labels.Labels{
+		labels.FromStrings("detected_level", "info"), labels.FromStrings("detected_level", "warn"),
+		labels.FromStrings("detected_level", "error"), labels.FromStrings("detected_level", "debug"),
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	size := 0
+	for i := range es {
+		if r.IntN(4) == 0 {
+			es[i].StructuredMetadata = levels[r.IntN(len(levels))]
+		} else {
+			es[i].StructuredMetadata = levels[0]
+		}
+		size += len(es[i].Line)
+	}
+	h, _ := NewHead(enc, 0, 0)
+	b.SetBytes(int64(size / len(es)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		e := &es[i%len(es)]
+		e.Timestamp += 1
+		if !h.SpaceFor(e) {
+			next, _ := NewHead(enc, 0, 0)
 			h.HandOver(next)
 			h = next
 		}
