@@ -155,6 +155,7 @@ type patternsResponse struct {
 	Status string `json:"status"`
 	Data   []struct {
 		Pattern string     `json:"pattern"`
+		Level   string     `json:"level"`
 		Samples [][2]int64 `json:"samples"`
 	} `json:"data"`
 }

@@ -20,6 +20,10 @@ const patternStep = 10 * time.Second
 // a bare selector streams every line in the range through the detector instead.
 const patternLineLimit = 5000
 
+// detectedLevel is the structured metadata the distributor gives every entry (Loki 3's
+// discover_log_levels): as in Loki, patterns are found per level and carry it.
+const detectedLevel = "detected_level"
+
 // Loki's querier answers only patterns that cover at least minPatternLines lines in the range,
 // and at most maxPatterns of them, the most frequent first.
 const (
@@ -84,6 +88,10 @@ func (a *API) patterns(w http.ResponseWriter, r *http.Request) {
 		}
 		b = append(b, `{"pattern":`...)
 		b = appendString(b, p.Pattern)
+		if p.Level != "" {
+			b = append(b, `,"level":`...)
+			b = appendString(b, p.Level)
+		}
 		b = append(b, `,"samples":[`...)
 		for j, s := range p.Samples {
 			if j > 0 {
@@ -123,7 +131,7 @@ func (a *API) streamPatterns(r *http.Request, sel *syntax.LogSelector, start, en
 			}
 		}
 		e := it.At()
-		d.Add(it.StreamHash(), e.Timestamp, e.Line)
+		d.AddLevel(it.StreamHash(), e.StructuredMetadata.Get(detectedLevel), e.Timestamp, e.Line)
 	}
 	return it.Err()
 }
@@ -139,16 +147,24 @@ func (a *API) samplePatterns(r *http.Request, q string, start, end time.Time, d 
 		return err
 	}
 	for _, s := range res.Streams {
-		h, es := s.Labels.Hash(), s.Entries
+		// The engine's streams carry the entries' metadata among their labels.
+		h, es, level := s.Labels.Hash(), s.Entries, s.Labels.Get(detectedLevel)
+		add := func(e *Entry) {
+			lv := level
+			if v := e.StructuredMetadata.Get(detectedLevel); v != "" {
+				lv = v
+			}
+			d.AddLevel(h, lv, e.Timestamp, e.Line)
+		}
 		// A backward query lists each stream newest first; the detector wants time order.
 		if len(es) > 1 && es[0].Timestamp > es[len(es)-1].Timestamp {
 			for i := len(es) - 1; i >= 0; i-- {
-				d.Add(h, es[i].Timestamp, es[i].Line)
+				add(&es[i])
 			}
 			continue
 		}
-		for _, e := range es {
-			d.Add(h, e.Timestamp, e.Line)
+		for i := range es {
+			add(&es[i])
 		}
 	}
 	return nil

@@ -44,6 +44,8 @@ func TestPatternsByFormat(t *testing.T) {
 	pushJSON(t, srv.URL, map[string]string{"service_name": "shop", "app": "nginx"}, nginx...)
 	pushJSON(t, srv.URL, map[string]string{"service_name": "shop", "app": "java"}, java...)
 
+	// Each answer line is "<lines> <level> <pattern>": the level is the lines' detected_level
+	// (the nginx lines name none: unknown), and lines of different levels never share a pattern.
 	check := func(query string, want ...string) {
 		t.Helper()
 		var pr patternsResponse
@@ -56,30 +58,30 @@ func TestPatternsByFormat(t *testing.T) {
 			for _, s := range p.Samples {
 				n += s[1]
 			}
-			got = append(got, fmt.Sprintf("%d %s", n, p.Pattern))
+			got = append(got, fmt.Sprintf("%d %s %s", n, p.Level, p.Pattern))
 		}
 		if pr.Status != "success" || strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("patterns of %s:\n%s\nwant:\n%s", query, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
 	check(`{service_name="shop"}`,
-		`40 <_> - - [<_> +0000] "GET <_> HTTP/1.1" 200 <_> "-" "curl/8.0"`,
-		`40 <_>item added to cart<_>`,
-		`40 ts=<_> level=info caller=x.go:12 msg="job done" job_id=<_> duration=<_>`,
-		`35 2026-11-22 <_> INFO [main] c.e.Foo - Started in <_> seconds`,
-		`35 <_>user <_> logged in from <_>`,
-		`30 2026-11-22 <_>  WARN [<_>] c.e.Bar - Retrying request <_> of 3`,
-		`30 time=<_> level=error caller=worker.go:88 msg="job failed" job_id=<_> err="connection reset by peer" traceID=<_>`,
+		`40 unknown <_> - - [<_> +0000] "GET <_> HTTP/1.1" 200 <_> "-" "curl/8.0"`,
+		`40 info <_>item added to cart<_>`,
+		`40 info ts=<_> level=info caller=x.go:12 msg="job done" job_id=<_> duration=<_>`,
+		`35 info 2026-11-22 <_> INFO [main] c.e.Foo - Started in <_> seconds`,
+		`35 info <_>user <_> logged in from <_>`,
+		`30 warn 2026-11-22 <_>  WARN [<_>] c.e.Bar - Retrying request <_> of 3`,
+		`30 error time=<_> level=error caller=worker.go:88 msg="job failed" job_id=<_> err="connection reset by peer" traceID=<_>`,
 	)
 	// With a pipeline the lines come through the query engine; the patterns are the same.
 	check(`{service_name="shop", app="worker"} |= "job"`,
-		`40 ts=<_> level=info caller=x.go:12 msg="job done" job_id=<_> duration=<_>`,
-		`30 time=<_> level=error caller=worker.go:88 msg="job failed" job_id=<_> err="connection reset by peer" traceID=<_>`,
+		`40 info ts=<_> level=info caller=x.go:12 msg="job done" job_id=<_> duration=<_>`,
+		`30 error time=<_> level=error caller=worker.go:88 msg="job failed" job_id=<_> err="connection reset by peer" traceID=<_>`,
 	)
 	// From the store too.
 	flush(t, srv.URL)
 	check(`{service_name="shop", app="cart"}`,
-		`40 <_>item added to cart<_>`,
-		`35 <_>user <_> logged in from <_>`,
+		`40 info <_>item added to cart<_>`,
+		`35 info <_>user <_> logged in from <_>`,
 	)
 }

@@ -10,16 +10,17 @@ import (
 )
 
 // Detector clusters lines into patterns and counts each pattern's lines per step. Each stream
-// has its own parse tree and format, picked from the first line of the stream it is given, as
-// Loki's pattern ingester keeps one per stream; patterns of different streams that render the
-// same are merged by Patterns. A Detector is not safe for concurrent use.
+// has a parse tree and format per log level, the format picked from the first line it is
+// given, as Loki's pattern ingester keeps one per stream and level; patterns of different
+// streams that render the same at the same level are merged by Patterns. A Detector is not safe
+// for concurrent use.
 type Detector struct {
 	cfg     Config
 	step    int64 // ns
-	streams map[uint64]*stream
-	shared  [3]*stream // by Format, for the lines of streams past Config.MaxStreams
-	all     lru        // every cluster
-	n       int        // clusters in all
+	streams map[streamKey]*stream
+	shared  map[sharedKey]*stream // for the lines of streams past Config.MaxStreams
+	all     lru                   // every cluster
+	n       int                   // clusters in all
 
 	// Scratch space for the line being added.
 	toks    []token
@@ -28,9 +29,20 @@ type Detector struct {
 	logfmt  logfmt.Scanner
 }
 
-// stream is one stream's parse tree and bookkeeping.
+type streamKey struct {
+	id    uint64
+	level string
+}
+
+type sharedKey struct {
+	format Format
+	level  string
+}
+
+// stream is the parse tree and bookkeeping of one stream's lines of one level.
 type stream struct {
 	format Format
+	level  string
 	roots  map[int]*node // by token count
 	own    lru           // this stream's clusters
 	n      int           // clusters in own
@@ -72,32 +84,37 @@ const throttle = int64(10 * time.Minute)
 // New returns a Detector counting lines per step (at least 1ns).
 func New(cfg Config, step time.Duration) *Detector {
 	cfg.defaults()
-	d := &Detector{cfg: cfg, step: max(int64(step), 1), streams: map[uint64]*stream{}}
+	d := &Detector{cfg: cfg, step: max(int64(step), 1), streams: map[streamKey]*stream{}, shared: map[sharedKey]*stream{}}
 	d.all.init()
 	return d
 }
 
-func (d *Detector) newStream(f Format, maxClusters int, shared bool) *stream {
-	s := &stream{format: f, max: maxClusters, shared: shared}
+func (d *Detector) newStream(f Format, level string, maxClusters int, shared bool) *stream {
+	s := &stream{format: f, level: level, max: maxClusters, shared: shared}
 	s.own.init()
 	return s
 }
 
 // Add adds one line of the stream with the given ID (any value that tells streams apart, such
-// as a hash of their labels), seen at ts (Unix ns). line is not retained. Lines of a stream
-// should come in time order: like Loki, Add ignores a line older than the stream's last.
-func (d *Detector) Add(streamID uint64, ts int64, line string) {
-	s := d.streams[streamID]
+// as a hash of their labels), seen at ts (Unix ns), with no level. line is not retained.
+func (d *Detector) Add(streamID uint64, ts int64, line string) { d.AddLevel(streamID, "", ts, line) }
+
+// AddLevel is Add for a line of the given level (its detected_level): as in Loki, the lines of
+// each level are clustered apart, and their patterns carry the level. Lines of a stream should
+// come in time order: like Loki, it ignores a line older than the last of its stream and level.
+func (d *Detector) AddLevel(streamID uint64, level string, ts int64, line string) {
+	s := d.streams[streamKey{streamID, level}]
 	if s == nil {
 		f := DetectFormat(line)
 		if len(d.streams) < d.cfg.MaxStreams {
-			s = d.newStream(f, d.cfg.MaxClustersPerStream, false)
-			d.streams[streamID] = s
+			s = d.newStream(f, level, d.cfg.MaxClustersPerStream, false)
+			d.streams[streamKey{streamID, level}] = s
 		} else {
-			if d.shared[f] == nil {
-				d.shared[f] = d.newStream(f, d.cfg.MaxClusters, true)
+			k := sharedKey{f, level}
+			if s = d.shared[k]; s == nil {
+				s = d.newStream(f, level, d.cfg.MaxClusters, true)
+				d.shared[k] = s
 			}
-			s = d.shared[f]
 		}
 	}
 	if !s.shared {
@@ -260,37 +277,39 @@ type Sample struct {
 // Pattern is a detected pattern with its counts per step, in time order.
 type Pattern struct {
 	Pattern string
+	Level   string
 	Total   int64
 	Samples []Sample
 }
 
 // Patterns returns the patterns found so far, the most frequent first (ties in text order).
-// Patterns that render the same (in different streams, or reached by different tree paths)
-// are merged, as Loki merges the patterns of its streams.
+// Patterns of one level that render the same (in different streams, or reached by different
+// tree paths) are merged, as Loki merges the patterns of its streams.
 func (d *Detector) Patterns() []Pattern {
 	type merged struct {
 		total   int64
 		buckets []bucket
 	}
-	byText := map[string]*merged{}
+	type key struct{ level, text string }
+	byText := map[key]*merged{}
 	var buf []byte
 	d.all.each(func(c *cluster) {
 		buf = appendPattern(buf[:0], c.s.format, c.lead, c.tokens)
 		if len(buf) == 0 {
 			return
 		}
-		m := byText[string(buf)]
+		m := byText[key{c.s.level, string(buf)}]
 		if m == nil {
 			m = &merged{}
-			byText[string(buf)] = m
+			byText[key{c.s.level, string(buf)}] = m
 		}
 		m.total += c.total
 		m.buckets = append(m.buckets, c.buckets...)
 	})
 	out := make([]Pattern, 0, len(byText))
-	for text, m := range byText {
+	for k, m := range byText {
 		slices.SortFunc(m.buckets, func(a, b bucket) int { return cmp.Compare(a.t, b.t) })
-		p := Pattern{Pattern: text, Total: m.total}
+		p := Pattern{Pattern: k.text, Level: k.level, Total: m.total}
 		for _, b := range m.buckets {
 			t := b.t / int64(time.Second)
 			if k := len(p.Samples); k > 0 && p.Samples[k-1].T == t {
@@ -302,7 +321,7 @@ func (d *Detector) Patterns() []Pattern {
 		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b Pattern) int {
-		return cmp.Or(cmp.Compare(b.Total, a.Total), strings.Compare(a.Pattern, b.Pattern))
+		return cmp.Or(cmp.Compare(b.Total, a.Total), strings.Compare(a.Pattern, b.Pattern), strings.Compare(a.Level, b.Level))
 	})
 	return out
 }

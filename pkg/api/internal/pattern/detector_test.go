@@ -211,7 +211,7 @@ func TestDetectorThrottlesChurningStream(t *testing.T) {
 	}
 	// 2 clusters fill the stream; the 3rd line evicts (1/3 > 0.25), so the 4th trips the
 	// limiter and the rest, within 10 minutes, are skipped.
-	if s := d.streams[1]; !s.blocked || s.added != 3 || s.evicted != 1 {
+	if s := d.streams[streamKey{1, ""}]; !s.blocked || s.added != 3 || s.evicted != 1 {
 		t.Fatalf("stream: blocked %v, added %d, evicted %d; want blocked after 3 lines and 1 eviction", s.blocked, s.added, s.evicted)
 	}
 	after := int64(3) + throttle
@@ -272,8 +272,8 @@ func TestDetectorSharesTreesPastMaxStreams(t *testing.T) {
 	for i := range 10 {
 		d.Add(uint64(i), 0, fmt.Sprintf("level=info msg=started worker=%d", i))
 	}
-	if len(d.streams) != 2 || d.shared[FormatLogfmt] == nil {
-		t.Fatalf("%d streams of their own, shared logfmt tree %v; want 2 and a shared tree", len(d.streams), d.shared[FormatLogfmt] != nil)
+	if len(d.streams) != 2 || d.shared[sharedKey{FormatLogfmt, ""}] == nil {
+		t.Fatalf("%d streams of their own, shared logfmt tree %v; want 2 and a shared tree", len(d.streams), d.shared[sharedKey{FormatLogfmt, ""}] != nil)
 	}
 	// Streams 0 and 1 have a tree each; the other 8 share one.
 	checkTotals(t, d.Patterns(), map[string]int64{
@@ -387,5 +387,27 @@ func TestDetectorAddAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { d.Add(1, 1, lines[2]) }); n != 0 {
 			t.Errorf("Add(%q) of a known pattern allocates %v times, want 0", lines[2], n)
 		}
+	}
+}
+
+// TestDetectorLevels: lines of different levels are clustered apart, as Loki's pattern ingester
+// keeps a tree per stream and level, so one template seen at two levels gives two patterns; the
+// same pattern at one level in two streams is one.
+func TestDetectorLevels(t *testing.T) {
+	d := New(Config{}, time.Minute)
+	for i := range 40 {
+		d.AddLevel(1, "info", int64(i), fmt.Sprintf("request %d served in %d ms", i, i*3))
+		d.AddLevel(2, "info", int64(i), fmt.Sprintf("request %d served in %d ms", 100+i, i))
+		if i%4 == 0 {
+			d.AddLevel(1, "error", int64(i), fmt.Sprintf("request %d served in %d ms", i, 9000+i))
+		}
+	}
+	var got []string
+	for _, p := range d.Patterns() {
+		got = append(got, fmt.Sprintf("%d %s %s", p.Total, p.Level, p.Pattern))
+	}
+	want := []string{"80 info request <_> served in <_> ms", "10 error request <_> served in <_> ms"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("patterns %q, want %q", got, want)
 	}
 }
