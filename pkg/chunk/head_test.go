@@ -14,13 +14,41 @@ import (
 // metadata) to a head with the default codec and sizes, starting a new head when the chunk
 // is full, as an ingester does. Block cuts (compression) are included.
 func BenchmarkAppend(b *testing.B) {
-	es := testLines(b, 20000, 9)
+	benchmarkAppend(b, testLines(b, 20000, 9), DefaultEncoding)
+}
+
+// BenchmarkAppendLevels is BenchmarkAppend with a detected_level on every entry, as the
+// distributor adds it: runs of info with a warning or an error now and then. Without a codec
+// ("none") the cost of the rest of the append path shows.
+func BenchmarkAppendLevels(b *testing.B) {
+	levels := []labels.Labels{
+		labels.FromStrings("detected_level", "info"), labels.FromStrings("detected_level", "warn"),
+		labels.FromStrings("detected_level", "error"), labels.FromStrings("detected_level", "debug"),
+	}
+	for _, enc := range []Encoding{DefaultEncoding, EncNone} {
+		b.Run(enc.String(), func(b *testing.B) {
+			es := testLines(b, 20000, 9)
+			r := rand.New(rand.NewPCG(3, 4))
+			for i := range es {
+				es[i].StructuredMetadata = levels[0]
+				if r.IntN(4) == 0 {
+					es[i].StructuredMetadata = levels[r.IntN(len(levels))]
+				}
+			}
+			benchmarkAppend(b, es, enc)
+		})
+	}
+}
+
+// benchmarkAppend appends es over and over to heads with codec enc and the default sizes,
+// starting a new head when the chunk is full, as an ingester does.
+func benchmarkAppend(b *testing.B, es []logproto.Entry, enc Encoding) {
 	size := 0
 	for _, e := range es {
 		size += len(e.Line)
 	}
 	newHead := func() *Head {
-		h, err := NewHead(DefaultEncoding, DefaultBlockSize, DefaultTargetSize)
+		h, err := NewHead(enc, DefaultBlockSize, DefaultTargetSize)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -36,50 +64,6 @@ func BenchmarkAppend(b *testing.B) {
 		e.Timestamp += 1
 		if !h.SpaceFor(e) {
 			next := newHead()
-			h.HandOver(next)
-			h = next
-		}
-		if err := h.Append(e); err != nil && !errors.Is(err, ErrDuplicate) {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
-
-// BenchmarkAppendLevels is BenchmarkAppend with a detected_level on every entry, as the
-// distributor adds it: runs of info with a warning or an error now and then. Without a codec
-// ("none") the cost of the rest of the append path shows.
-func BenchmarkAppendLevels(b *testing.B) {
-	for _, enc := range []Encoding{DefaultEncoding, EncNone} {
-		b.Run(enc.String(), func(b *testing.B) { benchmarkAppendLevels(b, enc) })
-	}
-}
-
-func benchmarkAppendLevels(b *testing.B, enc Encoding) {
-	es := testLines(b, 20000, 9)
-	levels := []labels.Labels{
-		labels.FromStrings("detected_level", "info"), labels.FromStrings("detected_level", "warn"),
-		labels.FromStrings("detected_level", "error"), labels.FromStrings("detected_level", "debug"),
-	}
-	r := rand.New(rand.NewPCG(3, 4))
-	size := 0
-	for i := range es {
-		if r.IntN(4) == 0 {
-			es[i].StructuredMetadata = levels[r.IntN(len(levels))]
-		} else {
-			es[i].StructuredMetadata = levels[0]
-		}
-		size += len(es[i].Line)
-	}
-	h, _ := NewHead(enc, 0, 0)
-	b.SetBytes(int64(size / len(es)))
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		e := &es[i%len(es)]
-		e.Timestamp += 1
-		if !h.SpaceFor(e) {
-			next, _ := NewHead(enc, 0, 0)
 			h.HandOver(next)
 			h = next
 		}
