@@ -146,9 +146,10 @@ func (i *Ingester) replay(opts wal.Options) error {
 func (i *Ingester) Push(ctx context.Context, tenant string, streams []logproto.Stream) error {
 	accepted, err := i.apply(tenant, streams, true)
 	if len(accepted) > 0 && i.wal != nil {
-		rec := wal.AppendRecord(getRecordBuf(), tenant, accepted)
-		werr := i.wal.Log(ctx, rec)
-		putRecordBuf(rec)
+		// Encoded straight into the WAL's pending batch: no record buffer per push.
+		werr := i.wal.LogAppend(ctx, wal.RecordSize(tenant, accepted), func(dst []byte) []byte {
+			return wal.AppendRecord(dst, tenant, accepted)
+		})
 		if werr != nil {
 			return fmt.Errorf("write wal: %w", werr)
 		}

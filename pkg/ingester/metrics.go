@@ -1,10 +1,6 @@
 package ingester
 
-import (
-	"sync"
-
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
 	streams       prometheus.Gauge
@@ -57,15 +53,4 @@ func newMetrics(reg prometheus.Registerer, retained func() float64) *metrics {
 		reg.MustRegister(m.streams, m.chunks, m.chunksFlushed, m.flushFailures, m.flushDuration, m.duplicates, m.discarded, m.releasedEarly, m.retainedBytes)
 	}
 	return m
-}
-
-var recordBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-func getRecordBuf() []byte { return (*recordBufs.Get().(*[]byte))[:0] }
-
-func putRecordBuf(b []byte) {
-	if cap(b) > 8<<20 { // do not keep rare huge buffers alive
-		return
-	}
-	recordBufs.Put(&b)
 }

@@ -9,7 +9,8 @@
 //   - Open(dir, opts) then starts a new segment, and WAL.Log(ctx, rec) appends a record and
 //     returns once it is durable. Concurrent Log calls share one write and one fsync (group
 //     commit): a single writer goroutine takes everything logged while it was syncing the
-//     previous batch.
+//     previous batch. WAL.LogAppend does the same for a record it lets the caller encode
+//     straight into the pending batch (the ingester's pushes), saving a buffer and a copy.
 //   - Periodically, and after flushes, WAL.Checkpoint writes the ingester's in-memory state
 //     (the unflushed data) as a checkpoint and deletes the segments it covers.
 //   - WAL.Close syncs what is pending and stops the writer.

@@ -18,10 +18,29 @@ func (w *WAL) Log(ctx context.Context, rec []byte) error {
 	if uint64(len(rec)) > maxRecordSize {
 		return fmt.Errorf("wal log: record of %d bytes exceeds the %d-byte frame limit", len(rec), maxRecordSize)
 	}
+	return w.log(ctx, len(rec), rec, nil)
+}
+
+// LogAppend is Log for a record that appendRec appends to the WAL's own buffer of pending
+// records: the caller needs no buffer of its own, and the record is copied once less. A
+// push's record is about the size of its lines, so on the ingest path this saves a buffer
+// per concurrent push and a copy of every line.
+//
+// size is the record's size or an upper bound of it (RecordSize gives one): as len(rec) for
+// Log, it decides whether the record waits for the pending records to be written first.
+// appendRec runs with the WAL locked: it must only append to dst and return the result, and
+// must not call the WAL.
+func (w *WAL) LogAppend(ctx context.Context, size int, appendRec func(dst []byte) []byte) error {
+	return w.log(ctx, size, nil, appendRec)
+}
+
+// log frames one record into the batch being filled, either rec or what appendRec appends,
+// and waits until the batch is durable.
+func (w *WAL) log(ctx context.Context, size int, rec []byte, appendRec func([]byte) []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	need := len(rec) + frameHeaderSize
+	need := size + frameHeaderSize
 	w.mu.Lock()
 	for {
 		if w.closed {
@@ -47,7 +66,22 @@ func (w *WAL) Log(ctx context.Context, rec []byte) error {
 		w.mu.Lock()
 	}
 	b := w.fill
-	b.buf = appendFrame(b.buf, rec)
+	start := len(b.buf)
+	if appendRec == nil {
+		b.buf = appendFrame(b.buf, rec)
+	} else {
+		// Room for the frame header, filled in once the record is there.
+		b.buf = append(b.buf, make([]byte, frameHeaderSize)...)
+		b.buf = appendRec(b.buf)
+		rec := b.buf[start+frameHeaderSize:]
+		if uint64(len(rec)) > maxRecordSize {
+			b.buf = b.buf[:start]
+			w.mu.Unlock()
+			return fmt.Errorf("wal log: record of %d bytes exceeds the %d-byte frame limit", len(rec), maxRecordSize)
+		}
+		h := frameHeader(rec)
+		copy(b.buf[start:], h[:])
+	}
 	b.ends = append(b.ends, len(b.buf))
 	w.mu.Unlock()
 

@@ -254,3 +254,69 @@ func TestLogConcurrentWithClose(t *testing.T) {
 		}
 	}
 }
+
+// LogAppend's records, encoded in place, replay byte for byte as AppendRecord encodes them, in
+// any mix with Log's, and wait like Log's when MaxPendingBytes is reached.
+func TestLogAppend(t *testing.T) {
+	dir := t.TempDir()
+	w := mustOpen(t, dir, Options{MaxPendingBytes: 4000})
+	streams := testStreams()
+	var want [][]byte
+	for g := 0; g < 6; g++ {
+		tenant := fmt.Sprintf("tenant-%d", g)
+		want = append(want, AppendRecord(nil, tenant, streams), bytes.Repeat([]byte{byte('a' + g)}, 700))
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				var err error
+				if i%2 == 0 {
+					tenant := fmt.Sprintf("tenant-%d", g)
+					err = w.LogAppend(context.Background(), RecordSize(tenant, streams), func(dst []byte) []byte {
+						return AppendRecord(dst, tenant, streams)
+					})
+				} else {
+					err = w.Log(context.Background(), want[2*g+1])
+				}
+				if err != nil {
+					t.Errorf("writer %d record %d: %v", g, i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, stats, err := replayAll(t, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Corruptions != 0 || stats.TruncatedBytes != 0 {
+		t.Errorf("replay stats %+v", stats)
+	}
+	count := map[string]int{}
+	for _, r := range got {
+		count[string(r)]++
+	}
+	for i, r := range want {
+		if count[string(r)] != 10 {
+			t.Errorf("record %d (writer %d, in place %v) replayed %d times, want 10", i, i/2, i%2 == 0, count[string(r)])
+		}
+	}
+	if len(got) != 120 {
+		t.Errorf("replayed %d records, want 120", len(got))
+	}
+
+	// A closed WAL refuses in-place records, and appendRec never runs.
+	if err := w.LogAppend(context.Background(), 10, func(dst []byte) []byte {
+		t.Error("appendRec ran on a closed WAL")
+		return dst
+	}); !errors.Is(err, ErrClosed) {
+		t.Errorf("LogAppend after Close = %v, want ErrClosed", err)
+	}
+}

@@ -48,6 +48,25 @@ func AppendRecord(dst []byte, tenant string, streams []logproto.Stream) []byte {
 	return dst
 }
 
+// RecordSize returns an upper bound of the size of AppendRecord's encoding of the same push,
+// for WAL.LogAppend: every varint counted at its longest.
+func RecordSize(tenant string, streams []logproto.Stream) int {
+	const v = binary.MaxVarintLen64
+	n := 1 + v + len(tenant) + v
+	for i := range streams {
+		s := &streams[i]
+		n += v + len(s.Labels) + v
+		for j := range s.Entries {
+			e := &s.Entries[j]
+			n += v + v + len(e.Line) + v
+			e.StructuredMetadata.Range(func(l labels.Label) {
+				n += v + len(l.Name) + v + len(l.Value)
+			})
+		}
+	}
+	return n
+}
+
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)

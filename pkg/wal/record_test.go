@@ -76,6 +76,9 @@ func TestRecordRoundTrip(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := AppendRecord(nil, tc.tenant, tc.streams)
+			if size := RecordSize(tc.tenant, tc.streams); size < len(b) {
+				t.Errorf("RecordSize = %d, below the %d bytes AppendRecord wrote", size, len(b))
+			}
 			var d Decoder
 			for _, alias := range []bool{false, true} {
 				decode := d.Decode

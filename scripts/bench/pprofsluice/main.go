@@ -52,6 +52,7 @@ func main() {
 	go func() { _ = http.Serve(l, profileMux()) }()
 
 	logger := sluice.NewLogger(cfg.Server.LogLevel)
+	sluice.SetMemoryLimit(logger) // as cmd/sluice does, so the profiles are of the server as it runs
 	s, err := sluice.New(cfg, logger)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pprofsluice:", err)
