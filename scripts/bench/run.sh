@@ -12,6 +12,10 @@
 #   PREPARE=0       1: the loadgen builds every request before pushing (-prepare), so the push
 #                   rate is the server's own rather than the generator's (the server then takes
 #                   both cores, and holds more requests in flight)
+#   PERF=auto       auto: when `perf stat` can count the server's instructions, report them for
+#                   the push and flush (unlike CPU-seconds, an instruction count hardly moves when
+#                   other work shares the machine, so it is what to compare two versions by);
+#                   0: don't
 #   OUT=            results directory (default: a new directory under ${TMPDIR:-/tmp})
 #   KEEP=0          1: keep the server's data directory
 #   MAX_RSS_MB=8192 the server is killed (and the run fails) if its RSS passes this: the machine
@@ -27,6 +31,7 @@ WORKERS=${WORKERS:-4}
 RUNS=${RUNS:-3}
 PROFILE=${PROFILE:-0}
 PREPARE=${PREPARE:-0}
+PERF=${PERF:-auto}
 KEEP=${KEEP:-0}
 MAX_RSS_MB=${MAX_RSS_MB:-8192}
 NEEDLE=OutOfMemoryError
@@ -119,6 +124,12 @@ END=$(date +%s)
 RSS_START=$(vm VmRSS)
 CPU0=$(cpu_ticks)
 profile_start ingest
+PERF_PID=
+if [ "$PERF" != 0 ] && command -v perf >/dev/null &&
+	perf stat -e instructions:u -p "$PID" -o /dev/null -- sleep 0.01 >/dev/null 2>&1; then
+	perf stat -x, -e instructions:u,instructions:k -p "$PID" -o "$OUT/perf-ingest.csv" &
+	PERF_PID=$!
+fi
 log "pushing $LINES lines (seed $SEED, $WORKERS pushers)"
 PREPARE_FLAG=
 if [ "$PREPARE" = 1 ]; then PREPARE_FLAG=-prepare; fi
@@ -129,6 +140,14 @@ T0=$(now)
 curl -fsS -X POST "$URL/flush"
 FLUSH_S=$(awk -v a="$T0" -v b="$(now)" 'BEGIN{printf "%.2f", b - a}')
 CPU1=$(cpu_ticks)
+INSTR=
+if [ -n "$PERF_PID" ]; then
+	kill -INT "$PERF_PID"
+	wait "$PERF_PID" || true
+	# user and kernel instructions, in G
+	INSTR=$(awk -F, '$3 ~ /^instructions:u/ {u = $1} $3 ~ /^instructions:k/ {k = $1}
+		END { if (u != "") printf "%.2f G user + %.2f G kernel", u / 1e9, k / 1e9 }' "$OUT/perf-ingest.csv")
+fi
 profile_stop ingest
 RSS_INGEST=$(vm VmHWM)
 
@@ -236,6 +255,7 @@ per_core() { # raw MB the query had to read per server CPU-second
 	printf '%-44s %-40s %-12s %s\n' "ingest rate (push)" "$(jq -r '"\(.lines_per_second | floor) lines/s"' "$OUT/loadgen.json"), $(jq -r '.mb_per_second * 100 | floor / 100' "$OUT/loadgen.json") MB/s" "" ""
 	printf '%-44s %-40s %-12s %s\n' "flush after push" "${FLUSH_S} s" "" ""
 	printf '%-44s %-40s %-12s %s\n' "server CPU, push + flush" "${INGEST_CPU_S} s (push ${PUSH_CPU_S} s)" "" ""
+	[ -z "$INSTR" ] || printf '%-44s %-40s %-12s %s\n' "server instructions, push + flush (perf)" "$INSTR" "" ""
 	printf '%-44s %-40s %-12s %s\n' "server CPU per GB raw ingested" "${CPU_PER_GB} CPU-s/GB" "<= 12" "$(ok "$CPU_PER_GB <= 12")"
 	printf '%-44s %-40s %-12s %s\n' "peak RSS after ingest (VmHWM)" "$(MIB "$RSS_INGEST") MiB" "<= 160 MiB" "$(ok "$RSS_INGEST <= 160 * 1048576")"
 	printf '%-44s %-40s %-12s %s\n' "peak RSS after ingest + filter scan (VmHWM)" "$(MIB "$SCAN_HWM") MiB" "<= 160 MiB" "$(ok "$SCAN_HWM <= 160 * 1048576")"
