@@ -40,6 +40,9 @@ type Limits struct {
 	LogLevelFields           flagext.Strings `yaml:"log_level_fields"`
 	LogLevelFromJSONMaxDepth int             `yaml:"log_level_from_json_max_depth"`
 
+	// OTLPConfig says how the OTLP endpoint stores attributes (otlp.go).
+	OTLPConfig OTLPConfig `yaml:"otlp_config"`
+
 	MaxEntriesLimitPerQuery int `yaml:"max_entries_limit_per_query"`
 	// MaxConcurrentTailRequests is the number of live tails the tenant may have open, when
 	// positive. Loki keeps this limit here; Sluice's default for every tenant is
@@ -123,6 +126,9 @@ func (l *Limits) Validate() error {
 	}
 	if l.SplitInstantMetricQueriesByInterval < 0 {
 		errs = append(errs, fmt.Errorf("limits_config.split_instant_metric_queries_by_interval: must not be negative, got %s", l.SplitInstantMetricQueriesByInterval))
+	}
+	if err := l.OTLPConfig.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
