@@ -21,6 +21,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/logproto"
 	"github.com/sluicelog/sluice/pkg/logql"
 	"github.com/sluicelog/sluice/pkg/push"
+	"github.com/sluicelog/sluice/pkg/push/otlp"
 	"github.com/sluicelog/sluice/pkg/tenant"
 )
 
@@ -61,6 +62,9 @@ type Deps struct {
 	// MaxPushBytes bounds a push body, compressed and decompressed (Loki's
 	// distributor max_recv_msg_size, 100 MB by default).
 	MaxPushBytes int64
+	// OTLP returns how the OTLP endpoint maps a tenant's pushes (its otlp_config and
+	// discover_service_name, the default index labels); nil maps as Loki's defaults.
+	OTLP func(tenant string) otlp.Config
 	// ConfigYAML renders the effective configuration for GET /config.
 	ConfigYAML func() ([]byte, error)
 	// Ready reports whether the server takes traffic (nil means always).
@@ -125,6 +129,7 @@ func (a *API) Handler() http.Handler {
 	}
 	if a.d.Pusher != nil {
 		route("POST /loki/api/v1/push", t(a.push), "POST /api/prom/push")
+		route("POST /otlp/v1/logs", t(a.otlpPush))
 	}
 	if a.d.Engine != nil {
 		route("/loki/api/v1/query_range", t(a.queryRange))
@@ -188,6 +193,13 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // writeError answers err with Loki's status code and a one-line plain-text reason.
 func (a *API) writeError(w http.ResponseWriter, err error) {
+	status := a.errorStatus(err)
+	http.Error(w, err.Error(), status)
+}
+
+// errorStatus returns the HTTP status Loki answers err with, logging the errors that are the
+// server's (5xx).
+func (a *API) errorStatus(err error) int {
 	status := http.StatusInternalServerError
 	var pe *paramError
 	var de *distributor.Error
@@ -215,7 +227,7 @@ func (a *API) writeError(w http.ResponseWriter, err error) {
 	if status >= 500 {
 		a.d.Logger.Error("request failed", "err", err)
 	}
-	http.Error(w, err.Error(), status)
+	return status
 }
 
 func (a *API) push(w http.ResponseWriter, r *http.Request) {

@@ -136,6 +136,8 @@ func (c *QuerierConfig) Validate() error {
 // DistributorConfig configures the write path's front door.
 type DistributorConfig struct {
 	MaxRecvMsgSize int `yaml:"max_recv_msg_size"`
+	// OTLPConfig is Loki's distributor.otlp_config: the OTLP endpoint's default index labels.
+	OTLPConfig validation.GlobalOTLPConfig `yaml:"otlp_config"`
 }
 
 // StorageConfig says where chunks and the index live.
@@ -237,6 +239,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&c.Server.HTTPServerIdleTimeout, "server.http-idle-timeout", "Idle timeout of HTTP connections.")
 	fs.StringVar(&c.Common.PathPrefix, "common.path-prefix", "./data", "Data directory: chunks, index and WAL live below it unless set apart.")
 	fs.IntVar(&c.Distributor.MaxRecvMsgSize, "distributor.max-recv-msg-size", 100<<20, "Largest push body accepted, compressed or not, in bytes.")
+	c.Distributor.OTLPConfig.RegisterFlags(fs)
 	c.StorageConfig.RegisterFlags(fs)
 	// common.storage.s3 has no flags (the -s3.* ones set storage_config.aws), only defaults.
 	c.Common.Storage.S3.RegisterFlags(flag.NewFlagSet("common.storage.s3", flag.ContinueOnError))

@@ -25,6 +25,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/distributor"
 	"github.com/sluicelog/sluice/pkg/index"
 	"github.com/sluicelog/sluice/pkg/ingester"
+	"github.com/sluicelog/sluice/pkg/push/otlp"
 	"github.com/sluicelog/sluice/pkg/querier"
 	"github.com/sluicelog/sluice/pkg/storage"
 	"github.com/sluicelog/sluice/pkg/tail"
@@ -187,6 +188,17 @@ func (s *Sluice) initQuerier() error {
 	return nil
 }
 
+// otlpConfig is how the OTLP endpoint maps tenant's pushes: its limits (reloadable) and the
+// distributor's default index labels.
+func (s *Sluice) otlpConfig(tenant string) otlp.Config {
+	l := s.overrides.For(tenant)
+	return otlp.Config{
+		OTLP:                &l.OTLPConfig,
+		DefaultIndexLabels:  s.cfg.Distributor.OTLPConfig.DefaultResourceAttributesAsIndexLabels,
+		DiscoverServiceName: l.DiscoverServiceName,
+	}
+}
+
 // initAPI serves the routes of the modules this process runs, and the operational ones.
 func (s *Sluice) initAPI() error {
 	deps := api.Deps{
@@ -207,6 +219,7 @@ func (s *Sluice) initAPI() error {
 	// The target's validation keeps a distributor and an ingester together.
 	if s.ingester != nil {
 		deps.Pusher = distributor.New(s.overrides, s.ingester, s.reg)
+		deps.OTLP = s.otlpConfig
 		deps.Flusher = s.ingester
 		deps.Ingester = s.ingester
 	}
