@@ -27,6 +27,7 @@ type windowSeries struct {
 	key    uint64  // the key of rangeEvaluator.series
 	pts    []point // time order; pts[head:] are live
 	head   int
+	acc    rangeAcc // instead of pts when windows cannot overlap (rangeEvaluator.accFn)
 }
 
 func (w *windowSeries) live() []point { return w.pts[w.head:] }
@@ -60,6 +61,10 @@ type rangeEvaluator struct {
 	rangeNs  int64
 	offset   int64
 	fn       rangeFunc
+	// accFn, when set, aggregates each window's samples as they come (rangeAcc): the windows
+	// cannot overlap and the function needs no more than running values.
+	accFn    func(*rangeAcc) float64
+	accFlags accFlags
 
 	series map[uint64]*windowSeries
 	order  []*windowSeries // series in first-seen order, so results are deterministic
@@ -116,6 +121,11 @@ func (e *Engine) newRangeEvaluator(ctx context.Context, ra *syntax.RangeAggregat
 		ctx: ctx, expr: ra, grouping: grouping, it: &countingIterator{EntryIterator: it, c: c}, ex: ex, st: st,
 		rangeNs: rangeNs, offset: offset, fn: fn,
 		series: map[uint64]*windowSeries{}, streams: map[uint64]log.StreamSampleExtractor{},
+	}
+	if st.count() == 1 || st.step >= rangeNs {
+		if f, fn, ok := accFuncFor(ra); ok {
+			re.accFlags, re.accFn = f, fn
+		}
 	}
 	if grouping != nil {
 		re.names = slices.Clone(grouping.Labels)
@@ -239,7 +249,11 @@ func (r *rangeEvaluator) consume(windowStart, windowEnd int64) error {
 		if err := checkErrorLabel(ws.metric); err != nil {
 			return err
 		}
-		ws.pts = append(ws.pts, point{t: ent.Timestamp, v: v})
+		if r.accFn != nil {
+			ws.acc.add(v, r.accFlags)
+		} else {
+			ws.pts = append(ws.pts, point{t: ent.Timestamp, v: v})
+		}
 	}
 	return nil
 }
@@ -259,18 +273,28 @@ func (r *rangeEvaluator) Next() (int64, []sample, bool) {
 	r.out = r.out[:0]
 	kept := r.order[:0]
 	for _, ws := range r.order {
-		ws.evict(windowStart)
-		pts := ws.live()
-		if len(pts) == 0 {
+		var n int
+		if r.accFn == nil {
+			ws.evict(windowStart)
+			n = len(ws.live())
+		} else {
+			n = ws.acc.n // the window's samples, none of which the next window shares
+		}
+		if n == 0 {
 			delete(r.series, ws.key) // keeps memory bounded by the series of open windows
 			continue
 		}
 		kept = append(kept, ws)
-		if r.expr.Op != syntax.OpAbsentOver {
-			if v, ok := r.fn(pts, windowStart, windowEnd); ok {
+		switch {
+		case r.expr.Op == syntax.OpAbsentOver:
+		case r.accFn != nil:
+			r.out = append(r.out, sample{metric: ws.metric, hash: ws.hash, v: r.accFn(&ws.acc)})
+		default:
+			if v, ok := r.fn(ws.live(), windowStart, windowEnd); ok {
 				r.out = append(r.out, sample{metric: ws.metric, hash: ws.hash, v: v})
 			}
 		}
+		ws.acc = rangeAcc{}
 	}
 	clear(r.order[len(kept):])
 	r.order = kept

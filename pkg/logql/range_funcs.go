@@ -161,3 +161,90 @@ func extrapolatedRate(pts []point, windowStart, windowEnd int64, rangeSeconds fl
 	}
 	return delta * (interval / sampled) / rangeSeconds
 }
+
+// accFlags say what a rangeAcc keeps besides its count.
+type accFlags uint8
+
+const (
+	accSum     accFlags = 1 << iota // Kahan sum, as sumOf
+	accVar                          // Welford mean and m2, as variance
+	accExtrema                      // min, max, first and last, as the *_over_time functions
+)
+
+// rangeAcc aggregates the samples of one window as they come. When a query's windows cannot
+// overlap (an instant query, or a step at least as long as the range, as Grafana's $__auto and
+// $__interval give), each sample belongs to one window only, and a series needs these few
+// values instead of every sample of its window: a count_over_time over 24 hours of 2 million
+// lines kept 32 MB of samples before. Each value is computed with the same operations, in the
+// same order, as the rangeFunc over the window's samples, so the results are bit for bit the
+// same.
+type rangeAcc struct {
+	n                     int
+	sum, c                float64
+	mean, m2              float64
+	min, max, first, last float64
+}
+
+func (a *rangeAcc) add(v float64, f accFlags) {
+	if f&accSum != 0 {
+		y := v - a.c
+		t := a.sum + y
+		a.c = (t - a.sum) - y
+		a.sum = t
+	}
+	if f&accVar != 0 {
+		d := v - a.mean
+		a.mean += d / float64(a.n+1)
+		a.m2 += d * (v - a.mean)
+	}
+	if f&accExtrema != 0 {
+		if a.n == 0 {
+			a.min, a.max, a.first = v, v, v
+		} else {
+			if v < a.min || math.IsNaN(a.min) {
+				a.min = v
+			}
+			if v > a.max || math.IsNaN(a.max) {
+				a.max = v
+			}
+		}
+		a.last = v
+	}
+	a.n++
+}
+
+// accFuncFor returns what a rangeAcc must keep for ra and how its value is computed, or
+// ok false for the functions that need every sample (quantile_over_time, rate_counter).
+func accFuncFor(ra *syntax.RangeAggregation) (f accFlags, fn func(a *rangeAcc) float64, ok bool) {
+	seconds := float64(ra.Left.Interval) / 1e9
+	switch ra.Op {
+	case syntax.OpCountOverTime:
+		return 0, func(a *rangeAcc) float64 { return float64(a.n) }, true
+	case syntax.OpRate:
+		if ra.Left.Unwrap != nil {
+			return accSum, func(a *rangeAcc) float64 { return a.sum / seconds }, true
+		}
+		return 0, func(a *rangeAcc) float64 { return float64(a.n) / seconds }, true
+	case syntax.OpBytesOverTime, syntax.OpSumOverTime:
+		return accSum, func(a *rangeAcc) float64 { return a.sum }, true
+	case syntax.OpBytesRate:
+		return accSum, func(a *rangeAcc) float64 { return a.sum / seconds }, true
+	case syntax.OpAvgOverTime:
+		return accSum, func(a *rangeAcc) float64 { return a.sum / float64(a.n) }, true
+	case syntax.OpMinOverTime:
+		return accExtrema, func(a *rangeAcc) float64 { return a.min }, true
+	case syntax.OpMaxOverTime:
+		return accExtrema, func(a *rangeAcc) float64 { return a.max }, true
+	case syntax.OpFirstOverTime:
+		return accExtrema, func(a *rangeAcc) float64 { return a.first }, true
+	case syntax.OpLastOverTime:
+		return accExtrema, func(a *rangeAcc) float64 { return a.last }, true
+	case syntax.OpStdvarOver:
+		return accVar, func(a *rangeAcc) float64 { return a.m2 / float64(a.n) }, true
+	case syntax.OpStddevOver:
+		return accVar, func(a *rangeAcc) float64 { return math.Sqrt(a.m2 / float64(a.n)) }, true
+	case syntax.OpAbsentOver:
+		return 0, func(*rangeAcc) float64 { return 1 }, true
+	}
+	return 0, nil, false
+}
