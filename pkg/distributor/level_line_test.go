@@ -3,6 +3,7 @@ package distributor
 import (
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/sluicelog/sluice/pkg/validation"
 )
@@ -58,11 +59,20 @@ func TestLevelFromLine(t *testing.T) {
 		{"err", "failed with err", levelError},
 		{"fatal", "Fatal! shutting down", levelFatal},
 		{"trace", "TRACE (db) query", levelTrace},
-		{"first keyword wins", "info: retrying after error", levelInfo},
 		{"first keyword wins 2", "error: info missing", levelError},
 		{"not inside words", "stderr referrer errors informal warnings", levelUnknown},
-		{"not after colon", "misc:error", levelUnknown},
-		{"not before dash", "error-prone code", levelUnknown},
+		{"after colon", "misc:error", levelError},
+		{"before dash", "error-prone code", levelError},
+		{"in a path", "GET /api/error HTTP/1.1", levelError},
+		{"not after a digit or underscore", "5error x_warn", levelUnknown},
+		{"not before a digit or underscore", "error5 warn_x", levelUnknown},
+		{"not beside a Latin-1 letter byte", "caf\xe9error \xc3info", levelUnknown},
+		{"after a continuation byte", "\xe2\x80\x94warn \xe2\x80\x94", levelWarn},
+		{"before a lead byte that is a Latin-1 letter", "\xe2\x80\x94warn\xe2\x80\x94", levelUnknown},
+		{"first standing alone", "errors in the log: warn", levelWarn},
+		// Where Loki differs (see levelFromKeywords): error, then unknown.
+		{"first of two level words", "info: retrying after error", levelInfo},
+		{"first standing alone, not first", "errors, then error", levelError},
 		{"none", "GET /api/v1/users 200 12ms", levelUnknown},
 		{"empty", "", levelUnknown},
 	}
@@ -178,4 +188,59 @@ func BenchmarkLevelFromLine(b *testing.B) {
 			}
 		})
 	}
+}
+
+// lokiKeywordLevel is Loki's rule for a line's level words, written plainly to check
+// levelFromKeywords against: each keyword in Loki's order, its first occurrence in the
+// lower-cased line, taken if neither neighbour is a letter, a digit or '_'. (Loki lower-cases
+// as Unicode, this as ASCII; see lowerASCII's comment in levelFromKeywords' file.)
+func lokiKeywordLevel(line string) string {
+	b := []byte(line) // lower-cased byte by byte, so positions stay those of line
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	word := func(i int) bool {
+		if i < 0 || i >= len(b) {
+			return false
+		}
+		r := rune(b[i])
+		return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_'
+	}
+	for _, k := range levelKeywords {
+		if i := strings.Index(string(b), k.word); i >= 0 && !word(i-1) && !word(i+len(k.word)) {
+			return k.level
+		}
+	}
+	return levelUnknown
+}
+
+// keywordStarts counts the positions where a level word starts, inside words or not.
+func keywordStarts(line string) int {
+	n := 0
+	for i := range line {
+		for _, k := range levelKeywords {
+			if len(line)-i >= len(k.word) && strings.EqualFold(line[i:i+len(k.word)], k.word) {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// levelFromKeywords gives Loki's level whenever a line holds at most one level word; the
+// rules differ only with two or more (see levelFromKeywords).
+func FuzzLevelFromKeywordsLikeLoki(f *testing.F) {
+	for _, s := range []string{"[WARN] x", "misc:error", "GET /error?x=1 200", "stderr", "errors, then error",
+		"info: retrying after error", "caf\xe9error", "\xe2\x80\x94warn ", "WaRnInG: x", "x_err y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		got, loki := levelFromKeywords(line), lokiKeywordLevel(line)
+		if got != loki && keywordStarts(line) < 2 {
+			t.Fatalf("levelFromKeywords(%q) = %q, Loki's rule %q, with one level word", line, got, loki)
+		}
+	})
 }
