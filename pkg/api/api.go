@@ -23,6 +23,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/push"
 	"github.com/sluicelog/sluice/pkg/push/otlp"
 	"github.com/sluicelog/sluice/pkg/tenant"
+	"github.com/sluicelog/sluice/pkg/validation"
 )
 
 // Pusher takes decoded pushes (the distributor).
@@ -35,6 +36,11 @@ type Reader interface {
 	Series(ctx context.Context, from, through int64, ms []*labels.Matcher) ([]labels.Labels, error)
 	LabelNames(ctx context.Context, from, through int64, ms []*labels.Matcher) ([]string, error)
 	LabelValues(ctx context.Context, name string, from, through int64, ms []*labels.Matcher) ([]string, error)
+}
+
+// Limits gives a tenant's limits (validation.Overrides).
+type Limits interface {
+	For(tenant string) *validation.Limits
 }
 
 // Flusher flushes the ingester's chunks (POST /flush).
@@ -52,6 +58,9 @@ type Deps struct {
 	Flusher Flusher
 	// Index answers /index/stats and /index/volume; nil takes Reader when it implements it.
 	Index IndexReader
+	// Limits are the tenants' limits of the volume endpoints (volume_enabled,
+	// volume_max_series); nil applies none.
+	Limits Limits
 	// Logs streams raw entries for /patterns; nil takes Reader when it implements it.
 	Logs   logql.Querier
 	Tailer Tailer // live tails (/tail); nil answers 404

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicelog/sluice/pkg/index"
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
+	"github.com/sluicelog/sluice/pkg/tenant"
 )
 
 // IndexReader answers the index look-ups of /index/stats and /index/volume (the querier): the
@@ -140,6 +141,21 @@ func (a *API) serveVolume(w http.ResponseWriter, r *http.Request, ranged bool) {
 		http.Error(w, "volume is not available in this process", http.StatusNotFound)
 		return
 	}
+	id, err := tenant.From(r.Context())
+	if err != nil {
+		a.writeError(w, err)
+		return
+	}
+	maxSeries := -1 // no limit
+	if a.d.Limits != nil {
+		lim := a.d.Limits.For(id)
+		if !lim.VolumeEnabled {
+			// As Loki answers: for this tenant the endpoints do not exist.
+			http.Error(w, "not found", http.StatusNotFound)
+			return
+		}
+		maxSeries = lim.VolumeMaxSeries
+	}
 	v, err := a.parseVolume(r, ranged)
 	if err != nil {
 		a.writeError(w, err)
@@ -165,7 +181,7 @@ func (a *API) serveVolume(w http.ResponseWriter, r *http.Request, ranged bool) {
 	}
 	ctx := r.Context()
 	if !ranged {
-		vols, err := a.d.Index.Volume(ctx, v.start.UnixNano(), v.end.UnixNano(), v.req, v.ms)
+		vols, err := a.volumeOf(ctx, v.start.UnixNano(), v.end.UnixNano(), v, maxSeries)
 		if err != nil {
 			a.writeError(w, err)
 			return
@@ -178,7 +194,7 @@ func (a *API) serveVolume(w http.ResponseWriter, r *http.Request, ranged bool) {
 			if !e.Before(v.end) {
 				through = v.end.UnixNano()
 			}
-			vols, err := a.d.Index.Volume(ctx, s.UnixNano(), through, v.req, v.ms)
+			vols, err := a.volumeOf(ctx, s.UnixNano(), through, v, maxSeries)
 			if err != nil {
 				a.writeError(w, err)
 				return
@@ -213,4 +229,28 @@ func (a *API) serveVolume(w http.ResponseWriter, r *http.Request, ranged bool) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Write(appendQueryResponse(make([]byte, 0, 1024), res, false))
+}
+
+// volumeOf asks the index for the groups of v over [from, through]. With maxSeries not
+// negative (the tenant's volume_max_series) it refuses the request when there are more groups
+// than that, as Loki does, whatever the request's own limit.
+func (a *API) volumeOf(ctx context.Context, from, through int64, v volumeRequest, maxSeries int) ([]index.Volume, error) {
+	if maxSeries < 0 {
+		return a.d.Index.Volume(ctx, from, through, v.req, v.ms)
+	}
+	// The index cuts its answer at the limit, largest first: one group more than allowed
+	// tells whether there are too many, and the request's own cut is made here after.
+	req := v.req
+	req.Limit = max(req.Limit, maxSeries+1)
+	vols, err := a.d.Index.Volume(ctx, from, through, req, v.ms)
+	if err != nil {
+		return nil, err
+	}
+	if len(vols) > maxSeries {
+		return nil, badParam("the query hit the max number of series limit (limit: %d series)", maxSeries)
+	}
+	if v.req.Limit > 0 && len(vols) > v.req.Limit {
+		vols = vols[:v.req.Limit]
+	}
+	return vols, nil
 }

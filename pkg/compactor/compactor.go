@@ -85,6 +85,11 @@ func New(cfg Config, d Deps) (*Compactor, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Deletes != nil {
+		// The deletion API over the same requests refuses tenants whose deletion_mode is
+		// disabled.
+		d.Deletes.SetLimits(d.Limits)
+	}
 	c := &Compactor{cfg: cfg, d: d, markers: markerDir(cfg.WorkingDirectory), m: newMetrics(d.Registerer)}
 	if err := os.MkdirAll(c.markers, 0o750); err != nil {
 		return nil, fmt.Errorf("new compactor: %w", err)
@@ -154,6 +159,13 @@ func (c *Compactor) runOnce(ctx context.Context) error {
 	var requests map[string][]*deletion.Request
 	if c.cfg.RetentionEnabled && c.d.Deletes != nil {
 		requests = c.d.Deletes.Ready(now.Add(-c.cfg.DeleteRequestCancelPeriod.D()))
+		for tenant := range requests {
+			// With deletion_mode filter-only (or disabled) a request only hides its lines
+			// from queries: it is never applied, and stays received, as in Loki.
+			if !c.d.Limits.For(tenant).DeletesFromStorage() {
+				delete(requests, tenant)
+			}
+		}
 		pending := 0
 		for _, rs := range requests {
 			pending += len(rs)

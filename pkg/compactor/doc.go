@@ -6,7 +6,9 @@
 // package index). For each chunk of each series it decides, from the tenant's limits
 // (retention_period, retention_stream) and the delete requests whose cancel period is over
 // (package deletion), whether the chunk expired or is wholly deleted (drop it), partly deleted
-// (rewrite it without the deleted lines) or kept.
+// (rewrite it without the deleted lines) or kept. Only the requests of tenants whose
+// deletion_mode is filter-and-delete are applied; with filter-only they just hide their lines
+// from queries.
 //
 // Nothing referenced is ever deleted, and a crash at any point is safe, because the work is
 // ordered mark-then-sweep:

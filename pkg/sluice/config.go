@@ -272,6 +272,12 @@ func (c *Config) ApplyDefaults() {
 	if c.Ingester.WAL.Dir == "" {
 		c.Ingester.WAL.Dir = filepath.Join(c.Common.PathPrefix, "wal")
 	}
+	// Loki's deprecated names of the runtime configuration file and period, used as Loki uses
+	// them: when runtime_config.file is not set.
+	if c.RuntimeConfig.File == "" && c.Limits.PerTenantOverrideConfig != "" {
+		c.RuntimeConfig.File = c.Limits.PerTenantOverrideConfig
+		c.RuntimeConfig.Period = c.Limits.PerTenantOverridePeriod
+	}
 }
 
 // Validate checks every component's configuration; each error names its field.

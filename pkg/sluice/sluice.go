@@ -115,6 +115,7 @@ func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 		setting, reason, _ := strings.Cut(ignored, ": ")
 		logger.Warn("ignoring a Loki setting", "setting", setting, "reason", reason)
 	}
+	warnIgnoredLimits(logger, "limits_config.", &cfg.Limits)
 	// Settled here, as it depends on the target, and kept in cfg, so that /config shows it.
 	cfg.Ingester.ChunkRetainPeriod = cfg.chunkRetainPeriod(mods)
 	s := &Sluice{cfg: cfg, modules: mods, logger: logger, reg: prometheus.NewRegistry(), overrides: validation.NewOverrides(cfg.Limits)}
@@ -145,7 +146,19 @@ func New(cfg *Config, logger *slog.Logger) (*Sluice, error) {
 			return nil, errors.Join(fmt.Errorf("init %s: %w", m.name, err), s.stopAll(context.Background()))
 		}
 	}
+	// The runtime overrides loaded at start (later reloads are not logged here).
+	for _, id := range s.overrides.Tenants() {
+		warnIgnoredLimits(logger, "overrides."+id+".", s.overrides.For(id))
+	}
 	return s, nil
+}
+
+// warnIgnoredLimits logs the Loki limits of l that Sluice ignores, prefix naming where they are.
+func warnIgnoredLimits(logger *slog.Logger, prefix string, l *validation.Limits) {
+	for _, ignored := range l.IgnoredLokiSettings() {
+		setting, reason, _ := strings.Cut(ignored, ": ")
+		logger.Warn("ignoring a Loki setting", "setting", prefix+setting, "reason", reason)
+	}
 }
 
 func (s *Sluice) initIngester() error {
@@ -213,6 +226,7 @@ func (s *Sluice) initAPI() error {
 		},
 		Gatherer: s.reg,
 		Registry: s.reg,
+		Limits:   s.overrides,
 		Logger:   s.logger.With("component", "api"),
 		Services: s.services(),
 	}

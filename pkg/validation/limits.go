@@ -1,5 +1,10 @@
 // Package validation holds Loki's per-tenant limits (limits_config) with Loki's names and
 // defaults, the per-tenant overrides, and the reasons for which data is discarded.
+//
+// Every key of Loki 3's limits_config loads. The ones Sluice acts on are fields of Limits; the
+// others are kept as written in Limits.Loki, checked for type against Loki's (loki.go), and
+// either ignored, with a reason IgnoredLokiSettings gives for the start-up warning, or refused
+// by Validate when their value promises something about the data Sluice cannot keep.
 package validation
 
 import (
@@ -7,6 +12,8 @@ import (
 	"flag"
 	"fmt"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/sluicelog/sluice/pkg/flagext"
 )
@@ -59,6 +66,29 @@ type Limits struct {
 	// the range of an instant metric query into (count_over_time({...}[24h]) at time T becomes
 	// 24 one-hour pieces run in parallel); 0 disables it.
 	SplitInstantMetricQueriesByInterval flagext.Duration `yaml:"split_instant_metric_queries_by_interval"`
+	// MaxCacheFreshness: a metric sub-query whose last evaluation time is within this of now
+	// is not cached by the query frontend, since late data may still change it.
+	MaxCacheFreshness flagext.Duration `yaml:"max_cache_freshness_per_query"`
+	// MaxStreamsMatchersPerQuery is the most label matchers a stream selector of a query may
+	// have. As in Loki, 0 refuses every query that has a selector.
+	MaxStreamsMatchersPerQuery int `yaml:"max_streams_matchers_per_query"`
+	// MaxQueryRange is the longest [range] a metric query may aggregate over; 0 for no limit.
+	MaxQueryRange flagext.Duration `yaml:"max_query_range"`
+	// RequiredLabels must each be named by every stream selector of a query.
+	RequiredLabels flagext.Strings `yaml:"required_labels,omitempty"`
+	// RequiredNumberLabels is the fewest label matchers a stream selector of a query may
+	// have; 0 for no minimum.
+	RequiredNumberLabels int `yaml:"minimum_labels_number,omitempty"`
+
+	// VolumeEnabled serves /index/volume and /index/volume_range to the tenant (404 when off).
+	VolumeEnabled bool `yaml:"volume_enabled"`
+	// VolumeMaxSeries is the most groups a volume request may add up before it is refused; as
+	// in Loki, 0 refuses every request that finds any.
+	VolumeMaxSeries int `yaml:"volume_max_series"`
+
+	// DeletionMode is what the tenant's delete requests do (DeletionDisabled,
+	// DeletionFilterOnly, DeletionFilterAndDelete); empty means DeletionFilterAndDelete.
+	DeletionMode string `yaml:"deletion_mode"`
 
 	// MetricAggregationEnabled is Loki's switch for its pattern ingester's aggregated
 	// metrics; Sluice accepts it and ignores it (it computes patterns at query time).
@@ -66,6 +96,16 @@ type Limits struct {
 
 	RetentionPeriod flagext.Duration  `yaml:"retention_period"`
 	RetentionStream []StreamRetention `yaml:"retention_stream"`
+
+	// PerTenantOverrideConfig and PerTenantOverridePeriod are Loki's deprecated names of
+	// runtime_config.file and runtime_config.period, used when runtime_config.file is empty (as
+	// Loki does). In a tenant's runtime overrides they mean nothing.
+	PerTenantOverrideConfig string           `yaml:"per_tenant_override_config"`
+	PerTenantOverridePeriod flagext.Duration `yaml:"per_tenant_override_period"`
+
+	// Loki holds the limits_config keys of Loki that Sluice does not act on, as written; see
+	// loki.go. Validate checks each against Loki's type and refuses unknown keys.
+	Loki map[string]yaml.Node `yaml:",inline"`
 }
 
 // RegisterFlags sets Loki's defaults and registers a flag for each limit.
@@ -106,7 +146,37 @@ func (l *Limits) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&l.SplitQueriesByInterval, "querier.split-queries-by-interval", "Split queries by this interval and run them in parallel; 0 disables.")
 	l.SplitInstantMetricQueriesByInterval = flagext.Duration(time.Hour)
 	fs.Var(&l.SplitInstantMetricQueriesByInterval, "querier.split-instant-metric-queries-by-interval", "Split the range of instant metric queries by this interval and run the pieces in parallel; 0 disables.")
+	l.MaxCacheFreshness = flagext.Duration(10 * time.Minute)
+	fs.Var(&l.MaxCacheFreshness, "frontend.max-cache-freshness", "Results of metric sub-queries newer than this are not cached.")
+	fs.IntVar(&l.MaxStreamsMatchersPerQuery, "querier.max-streams-matcher-per-query", 1000, "Maximum number of label matchers of a stream selector in a query.")
+	fs.Var(&l.MaxQueryRange, "querier.max-query-range", "Longest [range] a metric query may aggregate over; 0 for no limit.")
+	fs.BoolVar(&l.VolumeEnabled, "limits.volume-enabled", true, "Serve the log volume endpoints (/index/volume, /index/volume_range).")
+	fs.IntVar(&l.VolumeMaxSeries, "limits.volume-max-series", 1000, "Maximum number of groups a volume request may add up.")
+	fs.StringVar(&l.DeletionMode, "compactor.deletion-mode", DeletionFilterAndDelete, "What delete requests do: disabled, filter-only or filter-and-delete.")
 	fs.Var(&l.RetentionPeriod, "store.retention", "How long to keep logs; 0 keeps them forever.")
+	fs.StringVar(&l.PerTenantOverrideConfig, "limits.per-user-override-config", "", "Deprecated name of -runtime-config.file, used when that is empty.")
+	l.PerTenantOverridePeriod = flagext.Duration(10 * time.Second)
+	fs.Var(&l.PerTenantOverridePeriod, "limits.per-user-override-period", "Deprecated name of -runtime-config.reload-period, used with -limits.per-user-override-config.")
+}
+
+// The values of deletion_mode, as Loki names them.
+const (
+	// DeletionDisabled refuses the deletion API to the tenant.
+	DeletionDisabled = "disabled"
+	// DeletionFilterOnly accepts delete requests and hides their lines from queries, but the
+	// compactor never removes the lines from storage.
+	DeletionFilterOnly = "filter-only"
+	// DeletionFilterAndDelete also has the compactor remove the lines; it is Loki's default.
+	DeletionFilterAndDelete = "filter-and-delete"
+)
+
+// DeletionEnabled reports whether the tenant may use the deletion API.
+func (l *Limits) DeletionEnabled() bool { return l.DeletionMode != DeletionDisabled }
+
+// DeletesFromStorage reports whether the compactor removes the lines of the tenant's delete
+// requests from storage.
+func (l *Limits) DeletesFromStorage() bool {
+	return l.DeletionMode == "" || l.DeletionMode == DeletionFilterAndDelete
 }
 
 // Validate checks that the limits make sense.
@@ -127,8 +197,32 @@ func (l *Limits) Validate() error {
 	if l.SplitInstantMetricQueriesByInterval < 0 {
 		errs = append(errs, fmt.Errorf("limits_config.split_instant_metric_queries_by_interval: must not be negative, got %s", l.SplitInstantMetricQueriesByInterval))
 	}
+	if l.MaxCacheFreshness < 0 {
+		errs = append(errs, fmt.Errorf("limits_config.max_cache_freshness_per_query: must not be negative, got %s", l.MaxCacheFreshness))
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{
+		{"max_streams_matchers_per_query", l.MaxStreamsMatchersPerQuery},
+		{"minimum_labels_number", l.RequiredNumberLabels},
+		{"volume_max_series", l.VolumeMaxSeries},
+	} {
+		if n.v < 0 {
+			errs = append(errs, fmt.Errorf("limits_config.%s: must not be negative, got %d", n.key, n.v))
+		}
+	}
+	if l.MaxQueryRange < 0 {
+		errs = append(errs, fmt.Errorf("limits_config.max_query_range: must not be negative, got %s", l.MaxQueryRange))
+	}
+	switch l.DeletionMode {
+	case "", DeletionDisabled, DeletionFilterOnly, DeletionFilterAndDelete:
+	default:
+		errs = append(errs, fmt.Errorf("limits_config.deletion_mode: %q is not one of %s, %s, %s", l.DeletionMode, DeletionDisabled, DeletionFilterOnly, DeletionFilterAndDelete))
+	}
 	if err := l.OTLPConfig.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, l.validateLoki()...)
 	return errors.Join(errs...)
 }

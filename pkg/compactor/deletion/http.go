@@ -60,15 +60,16 @@ type Route struct {
 	Handler http.Handler
 }
 
-// Routes returns the API's endpoints; they need the tenant in the request context.
+// Routes returns the API's endpoints; they need the tenant in the request context. A tenant
+// whose deletion_mode is disabled gets 403 from each (see Store.SetLimits).
 func (h *Handler) Routes() []Route {
 	const path = "/loki/api/v1/delete"
 	return []Route{
-		{"POST " + path, http.HandlerFunc(h.Add)},
-		{"PUT " + path, http.HandlerFunc(h.Add)},
-		{"GET " + path, http.HandlerFunc(h.List)},
-		{"DELETE " + path, http.HandlerFunc(h.Cancel)},
-		{"GET /loki/api/v1/cache/generation_numbers", http.HandlerFunc(h.CacheGeneration)},
+		{"POST " + path, h.enabled(h.Add)},
+		{"PUT " + path, h.enabled(h.Add)},
+		{"GET " + path, h.enabled(h.List)},
+		{"DELETE " + path, h.enabled(h.Cancel)},
+		{"GET /loki/api/v1/cache/generation_numbers", h.enabled(h.CacheGeneration)},
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -60,6 +61,9 @@ type Store struct {
 	// owner also when it found none there and uploaded its local ones). Always true for a local
 	// store.
 	synced bool
+
+	// limits, when set, give each tenant's deletion_mode to the API (mode.go).
+	limits atomic.Pointer[Limits]
 }
 
 // Open opens (creating it if needed) a local store in dir. now is the clock that stamps new

@@ -84,7 +84,6 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{func(c *Config) { c.ResultsCache.Cache.EmbeddedCache.MaxSizeMB = -1 }, "max_size_mb"},
 		{func(c *Config) { c.ResultsCache.Compression = "lz4" }, "compression"},
-		{func(c *Config) { c.MaxCacheFreshness = -1 }, "freshness"},
 	} {
 		c := DefaultConfig()
 		tc.set(&c)

@@ -22,10 +22,9 @@ type Config struct {
 	MaxRetries int `yaml:"max_retries"`
 	// ParallelizeShardableQueries is accepted for compatibility; Sluice does not shard queries.
 	ParallelizeShardableQueries bool `yaml:"parallelise_shardable_queries"`
-	// MaxCacheFreshness is how recent a sub-query's last evaluation time may be and still be
-	// cached. Loki keeps it per tenant in limits_config (max_cache_freshness_per_query); the
-	// flag has Loki's name.
-	MaxCacheFreshness flagext.Duration `yaml:"-"`
+	// How recent a sub-query's last evaluation time may be and still be cached is the tenant's
+	// limits_config.max_cache_freshness_per_query (flag -frontend.max-cache-freshness), as in
+	// Loki.
 }
 
 // ResultsCacheConfig is Loki's query_range.results_cache block.
@@ -69,8 +68,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.ResultsCache.Cache.EmbeddedCache.MaxSizeMB, "frontend.embedded-cache.max-size-mb", 100, "Maximum memory of the results cache, in MB.")
 	c.ResultsCache.Cache.EmbeddedCache.TTL = flagext.Duration(time.Hour)
 	fs.Var(&c.ResultsCache.Cache.EmbeddedCache.TTL, "frontend.embedded-cache.ttl", "How long a cached result is kept.")
-	c.MaxCacheFreshness = flagext.Duration(10 * time.Minute)
-	fs.Var(&c.MaxCacheFreshness, "frontend.max-cache-freshness", "Results of sub-queries newer than this are not cached.")
 }
 
 // Validate checks the configuration; each error names its field.
@@ -81,9 +78,6 @@ func (c *Config) Validate() error {
 	}
 	if ec.TTL < 0 {
 		return fmt.Errorf("query_range.results_cache.cache.embedded_cache.ttl: must not be negative, got %s", ec.TTL)
-	}
-	if c.MaxCacheFreshness < 0 {
-		return fmt.Errorf("query_range: max cache freshness must not be negative, got %s", c.MaxCacheFreshness)
 	}
 	switch c.ResultsCache.Compression {
 	case "", "snappy":

@@ -25,8 +25,11 @@
 //     (counts, sums and rates add up; max_over_time and min_over_time take the max and min),
 //     optionally inside a sum, max or min that merges the same way; anything else runs whole.
 //
-// A metric sub-query whose last evaluation time is older than now minus the max cache
-// freshness cannot change any more (short of very late out-of-order writes, the same bet Loki
+// A metric sub-query whose last evaluation time is older than now minus the tenant's
+// max_cache_freshness_per_query cannot change any more (short of very late out-of-order writes, the same bet Loki
 // makes), so its result is kept in a byte-bounded LRU cache keyed by tenant, query, step and
 // sub-range.
+//
+// Before any of that, the frontend checks the query's text against the tenant's limits on
+// stream selectors and ranges (check.go), as Loki's frontend and queriers do.
 package queryrange

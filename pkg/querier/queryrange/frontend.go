@@ -84,18 +84,9 @@ func (e *badRequestError) StatusCode() int { return http.StatusBadRequest }
 // longer than split_instant_metric_queries_by_interval and whose pieces merge exactly (see
 // planInstant). Queries the frontend cannot split (queries that do not parse, log queries
 // with an interval, most instant queries) go to the wrapped engine as they are, which also
-// reports their errors.
+// reports their errors. A query that parses is first checked against the tenant's limits on
+// its text (checkQuery), instant or not.
 func (f *Frontend) Query(ctx context.Context, q api.QueryRequest) (*api.QueryResult, error) {
-	if q.Instant {
-		id, err := tenant.From(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return f.queryInstant(ctx, id, q)
-	}
-	if q.End.Before(q.Start) {
-		return f.next.Query(ctx, q)
-	}
 	id, err := tenant.From(ctx)
 	if err != nil {
 		return nil, err
@@ -105,6 +96,15 @@ func (f *Frontend) Query(ctx context.Context, q api.QueryRequest) (*api.QueryRes
 		return f.next.Query(ctx, q)
 	}
 	lim := f.limits.For(id)
+	if err := checkQuery(expr, lim); err != nil {
+		return nil, &badRequestError{err}
+	}
+	if q.Instant {
+		return f.queryInstant(ctx, q, expr, lim)
+	}
+	if q.End.Before(q.Start) {
+		return f.next.Query(ctx, q)
+	}
 	// The engine checks these too, but on each sub-query, where a long range no longer shows.
 	if max := lim.MaxQueryLength.D(); max > 0 && q.End.Sub(q.Start) > max {
 		return nil, &badRequestError{fmt.Errorf("the query time range exceeds the limit (query length: %s, limit: %s)", q.End.Sub(q.Start), lim.MaxQueryLength)}
@@ -198,7 +198,7 @@ func (f *Frontend) queryMetric(ctx context.Context, id string, q api.QueryReques
 		start, end = alignDown(start, step), alignUp(end, step)
 	}
 	spans := splitMetric(start, end, q.Step, interval)
-	freshUntil := f.now().Add(-f.cfg.MaxCacheFreshness.D()).UnixNano()
+	freshUntil := f.now().Add(-lim.MaxCacheFreshness.D()).UnixNano()
 	m := newMatrixMerger()
 	out := &api.QueryResult{Type: api.ResultMatrix}
 	err := runOrdered(ctx, len(spans), f.parallelism(lim),

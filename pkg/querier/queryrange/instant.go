@@ -181,14 +181,9 @@ type instantPiece struct {
 // queryInstant answers an instant query: split into pieces of the tenant's
 // split_instant_metric_queries_by_interval when planInstant finds an exact merge, and as it
 // is otherwise.
-func (f *Frontend) queryInstant(ctx context.Context, id string, q api.QueryRequest) (*api.QueryResult, error) {
-	lim := f.limits.For(id)
+func (f *Frontend) queryInstant(ctx context.Context, q api.QueryRequest, expr syntax.Expr, lim *validation.Limits) (*api.QueryResult, error) {
 	interval := lim.SplitInstantMetricQueriesByInterval.D()
 	if interval <= 0 || !q.Start.Equal(q.End) {
-		return f.next.Query(ctx, q)
-	}
-	expr, err := syntax.ParseExpr(q.Query)
-	if err != nil {
 		return f.next.Query(ctx, q)
 	}
 	// As many pieces as cores, not as the frontend's parallelism: each piece reads every
