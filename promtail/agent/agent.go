@@ -1,5 +1,6 @@
 // Package agent assembles promtail from its config: positions, clients, the tail manager,
-// one targets.Scrape per scrape config (static and Kubernetes discovery), and the HTTP server
+// one targets.Scrape per scrape config (static and Kubernetes discovery), the syslog and
+// loki_push_api listeners of the scrape configs that have them, and the HTTP server
 // with /metrics and /ready. Run blocks until its context ends, then shuts down in the order
 // that loses nothing: stop reading, flush the clients (within the graceful shutdown timeout),
 // save the acknowledged positions.
@@ -28,6 +29,8 @@ import (
 	"github.com/sluicelog/sluice/promtail/stages"
 	"github.com/sluicelog/sluice/promtail/tail"
 	"github.com/sluicelog/sluice/promtail/targets"
+	"github.com/sluicelog/sluice/promtail/targets/lokipush"
+	"github.com/sluicelog/sluice/promtail/targets/syslog"
 )
 
 // Options are the command-line choices beside the config file.
@@ -53,9 +56,24 @@ type Agent struct {
 	tail    *tail.Manager
 	scrapes []*targets.Scrape
 	discs   []discovery
-	ln      net.Listener
-	srv     *http.Server
-	ready   chan struct{}
+	// listeners are the syslog and loki_push_api targets, each with its receiver.
+	listeners []listener
+	ln        net.Listener
+	srv       *http.Server
+	ready     chan struct{}
+
+	syslogMetrics *syslog.Metrics
+}
+
+// listener is a target that is sent entries over the network.
+type listener struct {
+	job string
+	t   interface {
+		Run(ctx context.Context)
+		Addr() net.Addr
+		Close() error
+	}
+	recv *targets.Receiver
 }
 
 type discovery struct {
@@ -122,6 +140,10 @@ func New(cfg *config.Config, opts Options, log *slog.Logger) (*Agent, error) {
 		}
 		s := targets.NewScrape(sc, tmpl, a.sender, a.tail, limits, log)
 		a.scrapes = append(a.scrapes, s)
+		if err := a.addListeners(sc, tmpl, limits); err != nil {
+			a.abort()
+			return nil, fmt.Errorf("scrape config %q: %w", sc.JobName, err)
+		}
 		for i, kc := range sc.KubernetesSDConfigs {
 			if kc.Role != "pod" {
 				continue
@@ -156,7 +178,47 @@ func New(cfg *config.Config, opts Options, log *slog.Logger) (*Agent, error) {
 	return a, nil
 }
 
+// addListeners starts listening for sc's syslog and loki_push_api targets.
+func (a *Agent) addListeners(sc config.ScrapeConfig, tmpl *stages.Template, limits targets.Limits) error {
+	log := a.log.With("job", sc.JobName)
+	if sc.Syslog != nil {
+		if a.syslogMetrics == nil {
+			a.syslogMetrics = syslog.NewMetrics(a.reg)
+		}
+		recv := targets.NewReceiver(sc.RelabelConfigs, tmpl, a.sender, limits, log)
+		t, err := syslog.New(*sc.Syslog, recv, a.syslogMetrics, log)
+		if err != nil {
+			return err
+		}
+		a.listeners = append(a.listeners, listener{job: sc.JobName, t: t, recv: recv})
+	}
+	if sc.PushAPI != nil {
+		recv := targets.NewReceiver(sc.RelabelConfigs, tmpl, a.sender, limits, log)
+		t, err := lokipush.New(sc.JobName, *sc.PushAPI, recv, log)
+		if err != nil {
+			return err
+		}
+		a.listeners = append(a.listeners, listener{job: sc.JobName, t: t, recv: recv})
+	}
+	return nil
+}
+
+// ListenerAddrs returns the addresses of job's syslog and loki_push_api listeners, in that
+// order.
+func (a *Agent) ListenerAddrs(job string) []net.Addr {
+	var out []net.Addr
+	for _, l := range a.listeners {
+		if l.job == job {
+			out = append(out, l.t.Addr())
+		}
+	}
+	return out
+}
+
 func (a *Agent) abort() {
+	for _, l := range a.listeners {
+		_ = l.t.Close()
+	}
 	if a.clients != nil {
 		a.clients.Stop(context.Background())
 	}
@@ -207,6 +269,20 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			s.Run(readCtx, interval)
+		}()
+	}
+	for _, l := range a.listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Flush held-back entries at the poll frequency, as the file sinks are, and a last
+			// time once the listener has stopped (before the clients stop).
+			flushCtx, stopFlush := context.WithCancel(context.Background())
+			var flusher sync.WaitGroup
+			flusher.Go(func() { l.recv.Run(flushCtx, interval, a.cfg.Server.GracefulShutdown.D()) })
+			l.t.Run(readCtx)
+			stopFlush()
+			flusher.Wait()
 		}()
 	}
 	for _, d := range a.discs {

@@ -114,7 +114,9 @@ type ScrapeConfig struct {
 	RelabelConfigs      []*relabel.Config    `yaml:"relabel_configs,omitempty"`
 	Encoding            string               `yaml:"encoding,omitempty"`
 	DecompressionConfig yaml.Node            `yaml:"decompression,omitempty"`
-	// Rest keeps the sections this promtail does not implement (journal, syslog, loki_push_api, ...).
+	Syslog              *SyslogConfig        `yaml:"syslog,omitempty"`
+	PushAPI             *PushConfig          `yaml:"loki_push_api,omitempty"`
+	// Rest keeps the sections this promtail does not implement (journal, gelf, kafka, ...).
 	Rest map[string]yaml.Node `yaml:",inline"`
 }
 
@@ -271,6 +273,12 @@ func (c *Config) ApplyDefaults() {
 		c.Limits.ReadlineRate = 10000
 	}
 	for i := range c.ScrapeConfigs {
+		if sl := c.ScrapeConfigs[i].Syslog; sl != nil {
+			sl.applyDefaults()
+		}
+		if pc := c.ScrapeConfigs[i].PushAPI; pc != nil {
+			pc.applyDefaults()
+		}
 		for _, rc := range c.ScrapeConfigs[i].RelabelConfigs {
 			if rc != nil && rc.Action == "" {
 				rc.Action = relabel.Replace
@@ -309,6 +317,16 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("scrape_configs %q: relabel_configs[%d]: %w", sc.JobName, j, err)
 			}
 		}
+		if sc.Syslog != nil {
+			if err := sc.Syslog.validate(); err != nil {
+				return fmt.Errorf("scrape_configs %q: syslog: %w", sc.JobName, err)
+			}
+		}
+		if sc.PushAPI != nil {
+			if err := sc.PushAPI.validate(); err != nil {
+				return fmt.Errorf("scrape_configs %q: loki_push_api: %w", sc.JobName, err)
+			}
+		}
 		for j, kc := range sc.KubernetesSDConfigs {
 			switch kc.Role {
 			case "pod", "node", "service", "endpoints", "endpointslice", "ingress":
@@ -327,6 +345,11 @@ func (c *Config) Unsupported() []string {
 	for _, sc := range c.ScrapeConfigs {
 		for k := range sc.Rest {
 			out = append(out, fmt.Sprintf("scrape_configs %q: %s", sc.JobName, k))
+		}
+		if sc.PushAPI != nil {
+			for _, u := range sc.PushAPI.unsupported() {
+				out = append(out, fmt.Sprintf("scrape_configs %q: loki_push_api server %s", sc.JobName, u))
+			}
 		}
 		for _, kc := range sc.KubernetesSDConfigs {
 			if kc.Role != "pod" {

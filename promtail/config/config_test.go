@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,6 +110,14 @@ func TestValidateErrors(t *testing.T) {
 		"clients: [{url: 'http://x', backoff_config: {min_period: 1m, max_period: 1s}}]",
 		"limits_config: {max_line_size: 12parsecs}",
 		"server: [",
+		"scrape_configs: [{job_name: s, syslog: {listen_protocol: tcp}}]",
+		"scrape_configs: [{job_name: s, syslog: {listen_address: ':1514', listen_protocol: sctp}}]",
+		"scrape_configs: [{job_name: s, syslog: {listen_address: ':1514', syslog_format: rfc3339}}]",
+		"scrape_configs: [{job_name: s, syslog: {listen_address: ':1514', labels: {0bad: x}}}]",
+		"scrape_configs: [{job_name: s, syslog: {listen_address: ':1514', listen_protocol: udp, tls_config: {cert_file: c, key_file: k}}}]",
+		"scrape_configs: [{job_name: s, syslog: {listen_address: ':1514', tls_config: {ca_file: ca}}}]",
+		"scrape_configs: [{job_name: p, loki_push_api: {server: {http_listen_port: 70000}}}]",
+		"scrape_configs: [{job_name: p, loki_push_api: {labels: {a-b: x}}}]",
 	} {
 		if _, err := Parse([]byte(y), false); err == nil {
 			t.Errorf("Parse(%q) succeeded, want an error", y)
@@ -142,5 +151,52 @@ func TestByteSize(t *testing.T) {
 	}
 	if _, err := ParseByteSize("-1"); err == nil {
 		t.Error("negative size accepted")
+	}
+}
+
+func TestReceiverConfigs(t *testing.T) {
+	c, err := Parse([]byte(`
+scrape_configs:
+  - job_name: syslog
+    syslog:
+      listen_address: 0.0.0.0:1514
+      labels: {job: syslog}
+  - job_name: push
+    loki_push_api:
+      server:
+        http_listen_port: 3500
+        grpc_listen_port: 3600
+        http_server_read_timeout: 5s
+        log_level: debug
+      labels: {pushserver: a}
+      use_incoming_timestamp: true
+`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := c.ScrapeConfigs[0].Syslog
+	if sl == nil || sl.ListenProtocol != "tcp" || sl.IdleTimeout.D() != 120*time.Second ||
+		sl.MaxMessageLength != 8192 || sl.SyslogFormat != "rfc5424" || sl.Labels["job"] != "syslog" {
+		t.Errorf("syslog defaults: %+v", sl)
+	}
+	pc := c.ScrapeConfigs[1].PushAPI
+	if pc == nil || *pc.Server.HTTPListenPort != 3500 || pc.Server.HTTPServerReadTimeout.D() != 5*time.Second ||
+		!pc.UseIncomingTimestamp || pc.Labels["pushserver"] != "a" {
+		t.Errorf("loki_push_api: %+v", pc)
+	}
+	u := c.Unsupported()
+	want := []string{
+		`scrape_configs "push": loki_push_api server grpc_listen_address/grpc_listen_port (only HTTP pushes are served)`,
+		`scrape_configs "push": loki_push_api server log_level`,
+	}
+	if fmt.Sprint(u) != fmt.Sprint(want) {
+		t.Errorf("Unsupported() = %q, want %q", u, want)
+	}
+	c, err = Parse([]byte("scrape_configs: [{job_name: p, loki_push_api: {}}]"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.ScrapeConfigs[0].PushAPI.Server.HTTPListenPort; p == nil || *p != 80 {
+		t.Errorf("default http_listen_port %v, want 80 as in promtail", p)
 	}
 }

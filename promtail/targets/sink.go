@@ -40,24 +40,36 @@ func newFileSink(labels model.LabelSet, p *stages.Pipeline, send client.Sender, 
 	return s
 }
 
-func (s *fileSink) Line(ctx context.Context, line string, ts time.Time, a ack.Ack) error {
-	if rl := s.limits.Readline; rl != nil && !rl.Allow(ctx) {
+// apply checks line against the limits: it returns the line to send (cut when
+// max_line_size_truncate is set), or keep false for a line to drop, or ctx's error.
+func (l Limits) apply(ctx context.Context, line string) (out string, keep bool, err error) {
+	if rl := l.Readline; rl != nil && !rl.Allow(ctx) {
 		if err := ctx.Err(); err != nil {
-			return err
+			return "", false, err
 		}
-		a.Drop()
-		return nil
+		return "", false, nil
 	}
-	if max := s.limits.MaxLineSize; max > 0 && len(line) > max {
-		if !s.limits.MaxLineSizeTruncate {
-			a.Drop()
-			return nil
+	if max := l.MaxLineSize; max > 0 && len(line) > max {
+		if !l.MaxLineSizeTruncate {
+			return "", false, nil
 		}
 		// Cut at a rune boundary so a truncated line stays valid UTF-8.
 		for max > 0 && !utf8.RuneStart(line[max]) {
 			max--
 		}
 		line = line[:max]
+	}
+	return line, true, nil
+}
+
+func (s *fileSink) Line(ctx context.Context, line string, ts time.Time, a ack.Ack) error {
+	line, keep, err := s.limits.apply(ctx, line)
+	if err != nil {
+		return err
+	}
+	if !keep {
+		a.Drop()
+		return nil
 	}
 	e := entry.New(s.labels, s.key, line, ts.UnixNano(), a)
 	if s.p == nil || s.p.Len() == 0 {
