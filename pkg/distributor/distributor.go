@@ -147,6 +147,7 @@ func (d *Distributor) Push(ctx context.Context, tenant string, req *logproto.Pus
 			continue
 		}
 		levels.forStream(ls)
+		var dups dupTimestamps
 		// Entries are validated in place (validation may truncate a line). While all pass,
 		// the kept ones are s.Entries itself; from the first rejection on, a copy.
 		var kept []logproto.Entry
@@ -161,6 +162,9 @@ func (d *Distributor) Push(ctx context.Context, tenant string, req *logproto.Pus
 					allKept = false
 				}
 				continue
+			}
+			if lim.IncrementDuplicateTimestamp {
+				dups.increment(e)
 			}
 			// After validation, as in Loki: the limits on structured metadata apply to what
 			// the client sent, not to the detected_level added here.

@@ -20,16 +20,20 @@ import (
 
 // Limits are the limits of one tenant. The YAML names and defaults are Loki's.
 type Limits struct {
-	IngestionRateMB              float64          `yaml:"ingestion_rate_mb"`
-	IngestionBurstSizeMB         float64          `yaml:"ingestion_burst_size_mb"`
-	MaxLabelNameLength           int              `yaml:"max_label_name_length"`
-	MaxLabelValueLength          int              `yaml:"max_label_value_length"`
-	MaxLabelNamesPerSeries       int              `yaml:"max_label_names_per_series"`
-	RejectOldSamples             bool             `yaml:"reject_old_samples"`
-	RejectOldSamplesMaxAge       flagext.Duration `yaml:"reject_old_samples_max_age"`
-	CreationGracePeriod          flagext.Duration `yaml:"creation_grace_period"`
-	MaxLineSize                  flagext.ByteSize `yaml:"max_line_size"`
-	MaxLineSizeTruncate          bool             `yaml:"max_line_size_truncate"`
+	IngestionRateMB        float64          `yaml:"ingestion_rate_mb"`
+	IngestionBurstSizeMB   float64          `yaml:"ingestion_burst_size_mb"`
+	MaxLabelNameLength     int              `yaml:"max_label_name_length"`
+	MaxLabelValueLength    int              `yaml:"max_label_value_length"`
+	MaxLabelNamesPerSeries int              `yaml:"max_label_names_per_series"`
+	RejectOldSamples       bool             `yaml:"reject_old_samples"`
+	RejectOldSamplesMaxAge flagext.Duration `yaml:"reject_old_samples_max_age"`
+	CreationGracePeriod    flagext.Duration `yaml:"creation_grace_period"`
+	MaxLineSize            flagext.ByteSize `yaml:"max_line_size"`
+	MaxLineSizeTruncate    bool             `yaml:"max_line_size_truncate"`
+	// IncrementDuplicateTimestamp moves an entry one nanosecond after the previous entry of its
+	// stream in the same push when it has that entry's timestamp but another line, so that
+	// lines logged in the same instant keep their order (distributor).
+	IncrementDuplicateTimestamp  bool             `yaml:"increment_duplicate_timestamp"`
 	MaxStreamsPerUser            int              `yaml:"max_streams_per_user"`
 	MaxGlobalStreamsPerUser      int              `yaml:"max_global_streams_per_user"`
 	PerStreamRateLimit           flagext.ByteSize `yaml:"per_stream_rate_limit"`
@@ -123,6 +127,7 @@ func (l *Limits) RegisterFlags(fs *flag.FlagSet) {
 	l.MaxLineSize = 256 << 10
 	fs.Var(&l.MaxLineSize, "distributor.max-line-size", "Maximum size of a log line (e.g. 256KB); 0 for no limit.")
 	fs.BoolVar(&l.MaxLineSizeTruncate, "distributor.max-line-size-truncate", false, "Truncate lines longer than max_line_size instead of rejecting them.")
+	fs.BoolVar(&l.IncrementDuplicateTimestamp, "validation.increment-duplicate-timestamps", false, "Move an entry with its stream's previous timestamp but another line one nanosecond later, to keep the order of lines logged in the same instant.")
 	fs.IntVar(&l.MaxStreamsPerUser, "ingester.max-streams-per-user", 0, "Maximum active streams per tenant per ingester; 0 for no limit.")
 	fs.IntVar(&l.MaxGlobalStreamsPerUser, "ingester.max-global-streams-per-user", 5000, "Maximum active streams per tenant across the cluster; 0 for no limit.")
 	l.PerStreamRateLimit = 3 << 20

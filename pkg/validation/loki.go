@@ -100,8 +100,6 @@ var lokiLimits = map[string]lokiSetting{
 		func(s lokiRateStrategy) bool { return s == "local" }),
 	"max_line_size_truncate_identifier": ignoredUnless("not supported: Sluice cuts long lines without appending a marker",
 		func(s string) bool { return s == "" }),
-	"increment_duplicate_timestamp": ignoredUnless("not supported: Sluice stores an entry that repeats the previous timestamp of its stream as it came",
-		func(b bool) bool { return !b }),
 	"simulated_push_latency": ignoredUnless("a Loki testing aid; Sluice adds no latency",
 		func(d flagext.Duration) bool { return d == 0 }),
 	"discover_generic_fields": ignoredUnless("not supported yet: no fields are copied to structured metadata",
