@@ -1,5 +1,5 @@
 // Package agent assembles promtail from its config: positions, clients, the tail manager,
-// one targets.Scrape per scrape config (static and Kubernetes discovery), the syslog and
+// one targets.Scrape per scrape config (static, file and Kubernetes discovery), the syslog and
 // loki_push_api listeners of the scrape configs that have them, and the HTTP server
 // with /metrics and /ready. Run blocks until its context ends, then shuts down in the order
 // that loses nothing: stop reading, flush the clients (within the graceful shutdown timeout),
@@ -24,6 +24,7 @@ import (
 
 	"github.com/sluicelog/sluice/promtail/client"
 	"github.com/sluicelog/sluice/promtail/config"
+	"github.com/sluicelog/sluice/promtail/filesd"
 	"github.com/sluicelog/sluice/promtail/kubernetes"
 	"github.com/sluicelog/sluice/promtail/positions"
 	"github.com/sluicelog/sluice/promtail/stages"
@@ -63,6 +64,7 @@ type Agent struct {
 	ready     chan struct{}
 
 	syslogMetrics *syslog.Metrics
+	filesdMetrics *filesd.Metrics
 }
 
 // listener is a target that is sent entries over the network.
@@ -76,8 +78,13 @@ type listener struct {
 	recv *targets.Receiver
 }
 
+// discoverer sends the target groups it finds to update until ctx ends.
+type discoverer interface {
+	Run(ctx context.Context, update func([]targets.Group))
+}
+
 type discovery struct {
-	d      kubernetes.Discoverer
+	d      discoverer
 	scrape *targets.Scrape
 }
 
@@ -143,6 +150,14 @@ func New(cfg *config.Config, opts Options, log *slog.Logger) (*Agent, error) {
 		if err := a.addListeners(sc, tmpl, limits); err != nil {
 			a.abort()
 			return nil, fmt.Errorf("scrape config %q: %w", sc.JobName, err)
+		}
+		for _, fc := range sc.FileSDConfigs {
+			if a.filesdMetrics == nil {
+				a.filesdMetrics = filesd.NewMetrics(reg)
+			}
+			// Files are checked for changes at the poll frequency, like the __path__ globs.
+			d := filesd.New(fc, cfg.Global.FileWatch.MinPollFrequency.D(), a.filesdMetrics, log.With("job", sc.JobName))
+			a.discs = append(a.discs, discovery{d: d, scrape: s})
 		}
 		for i, kc := range sc.KubernetesSDConfigs {
 			if kc.Role != "pod" {

@@ -30,6 +30,7 @@ type receiver struct {
 	srv      *httptest.Server
 	mu       sync.Mutex
 	lines    map[string][]string
+	labels   map[string]string // the stream labels last seen per filename
 	fail     atomic.Bool
 	dead     bool // after crash: requests are refused and not recorded
 	requests atomic.Int64
@@ -37,7 +38,7 @@ type receiver struct {
 }
 
 func newReceiver(t testing.TB) *receiver {
-	r := &receiver{lines: map[string][]string{}}
+	r := &receiver{lines: map[string][]string{}, labels: map[string]string{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
 		if r.fail.Load() {
@@ -68,6 +69,7 @@ func newReceiver(t testing.TB) *receiver {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
+			r.labels[fn] = s.Labels
 			for _, e := range s.Entries {
 				r.lines[fn] = append(r.lines[fn], e.Line)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -111,6 +112,7 @@ type ScrapeConfig struct {
 	PipelineStages      []yaml.Node          `yaml:"pipeline_stages,omitempty"`
 	StaticConfigs       []StaticConfig       `yaml:"static_configs,omitempty"`
 	KubernetesSDConfigs []KubernetesSDConfig `yaml:"kubernetes_sd_configs,omitempty"`
+	FileSDConfigs       []FileSDConfig       `yaml:"file_sd_configs,omitempty"`
 	RelabelConfigs      []*relabel.Config    `yaml:"relabel_configs,omitempty"`
 	Encoding            string               `yaml:"encoding,omitempty"`
 	DecompressionConfig yaml.Node            `yaml:"decompression,omitempty"`
@@ -124,6 +126,36 @@ type ScrapeConfig struct {
 type StaticConfig struct {
 	Targets []string          `yaml:"targets"`
 	Labels  map[string]string `yaml:"labels"`
+}
+
+// FileSDConfig is Prometheus' file_sd_configs entry: files of target groups, in JSON or YAML.
+type FileSDConfig struct {
+	// Files are paths of target group files; the last element may hold one * wildcard.
+	Files []string `yaml:"files"`
+	// RefreshInterval is how often every file is read again even if it seems unchanged.
+	RefreshInterval Duration `yaml:"refresh_interval,omitempty"`
+}
+
+// DefaultFileSDRefresh is Prometheus' default refresh_interval of file_sd_configs.
+const DefaultFileSDRefresh = 5 * time.Minute
+
+// fileSDName is the form Prometheus accepts for a file_sd_configs path: a * only in the last
+// element, and a .json, .yml or .yaml extension.
+var fileSDName = regexp.MustCompile(`^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$`)
+
+func (fc *FileSDConfig) validate() error {
+	if len(fc.Files) == 0 {
+		return errors.New("files: at least one path is required")
+	}
+	for _, f := range fc.Files {
+		if !fileSDName.MatchString(f) {
+			return fmt.Errorf("files: %q is not a valid file_sd path (a * only in the last element; .json, .yml or .yaml)", f)
+		}
+	}
+	if fc.RefreshInterval < 0 {
+		return errors.New("refresh_interval must not be negative")
+	}
+	return nil
 }
 
 // KubernetesSDConfig is Prometheus' kubernetes_sd_configs entry.
@@ -279,6 +311,11 @@ func (c *Config) ApplyDefaults() {
 		if pc := c.ScrapeConfigs[i].PushAPI; pc != nil {
 			pc.applyDefaults()
 		}
+		for j := range c.ScrapeConfigs[i].FileSDConfigs {
+			if fc := &c.ScrapeConfigs[i].FileSDConfigs[j]; fc.RefreshInterval == 0 {
+				fc.RefreshInterval = Duration(DefaultFileSDRefresh)
+			}
+		}
 		for _, rc := range c.ScrapeConfigs[i].RelabelConfigs {
 			if rc != nil && rc.Action == "" {
 				rc.Action = relabel.Replace
@@ -325,6 +362,11 @@ func (c *Config) Validate() error {
 		if sc.PushAPI != nil {
 			if err := sc.PushAPI.validate(); err != nil {
 				return fmt.Errorf("scrape_configs %q: loki_push_api: %w", sc.JobName, err)
+			}
+		}
+		for j := range sc.FileSDConfigs {
+			if err := sc.FileSDConfigs[j].validate(); err != nil {
+				return fmt.Errorf("scrape_configs %q: file_sd_configs[%d]: %w", sc.JobName, j, err)
 			}
 		}
 		for j, kc := range sc.KubernetesSDConfigs {

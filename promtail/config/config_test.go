@@ -118,6 +118,10 @@ func TestValidateErrors(t *testing.T) {
 		"scrape_configs: [{job_name: s, syslog: {listen_address: ':1514', tls_config: {ca_file: ca}}}]",
 		"scrape_configs: [{job_name: p, loki_push_api: {server: {http_listen_port: 70000}}}]",
 		"scrape_configs: [{job_name: p, loki_push_api: {labels: {a-b: x}}}]",
+		"scrape_configs: [{job_name: f, file_sd_configs: [{}]}]",
+		"scrape_configs: [{job_name: f, file_sd_configs: [{files: [/sd/targets.txt]}]}]",
+		"scrape_configs: [{job_name: f, file_sd_configs: [{files: ['/sd/*/targets.json']}]}]",
+		"scrape_configs: [{job_name: f, file_sd_configs: [{files: [/sd/t.yaml], refresh_interval: -1m}]}]",
 	} {
 		if _, err := Parse([]byte(y), false); err == nil {
 			t.Errorf("Parse(%q) succeeded, want an error", y)
@@ -198,5 +202,29 @@ scrape_configs:
 	}
 	if p := c.ScrapeConfigs[0].PushAPI.Server.HTTPListenPort; p == nil || *p != 80 {
 		t.Errorf("default http_listen_port %v, want 80 as in promtail", p)
+	}
+}
+
+func TestFileSDConfig(t *testing.T) {
+	c, err := Parse([]byte(`
+scrape_configs:
+  - job_name: f
+    file_sd_configs:
+      - files: ['/etc/promtail/sd/*.json', /etc/promtail/sd/logs-*.yml, sd.YAML]
+      - files: [/x/t.json]
+        refresh_interval: 30s
+`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fcs := c.ScrapeConfigs[0].FileSDConfigs
+	if len(fcs) != 2 || len(fcs[0].Files) != 3 || fcs[0].Files[1] != "/etc/promtail/sd/logs-*.yml" {
+		t.Fatalf("file_sd_configs = %+v", fcs)
+	}
+	if fcs[0].RefreshInterval.D() != 5*time.Minute || fcs[1].RefreshInterval.D() != 30*time.Second {
+		t.Errorf("refresh_interval = %v, %v, want 5m (default), 30s", fcs[0].RefreshInterval.D(), fcs[1].RefreshInterval.D())
+	}
+	if u := c.Unsupported(); len(u) != 0 {
+		t.Errorf("Unsupported() = %q, want nothing", u)
 	}
 }
