@@ -2,6 +2,8 @@ package logql
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -33,4 +35,24 @@ type SelectLogParams struct {
 	// A store may skip lines, and whole blocks, that do not contain it without calling
 	// LineFilter.
 	Needle []byte
+	// MaxChunks, when positive, is the most stored chunks the selection may read (Loki's
+	// max_chunks_per_query): a store refuses a selection of more with a *ChunkLimitError.
+	MaxChunks int
+}
+
+// ChunkLimitError is a store's refusal of a selection that would read more stored chunks than
+// SelectLogParams.MaxChunks. Its message is Loki's.
+type ChunkLimitError struct {
+	Matchers []*labels.Matcher
+	Chunks   int
+	Limit    int
+}
+
+func (e *ChunkLimitError) Error() string {
+	// Loki prints the matchers as a Go slice: [app="api" env=~"prod.*"].
+	ms := make([]string, len(e.Matchers))
+	for i, m := range e.Matchers {
+		ms[i] = m.String()
+	}
+	return fmt.Sprintf("Query [%s] fetched too many chunks (%d > %d)", strings.Join(ms, " "), e.Chunks, e.Limit)
 }

@@ -18,6 +18,18 @@ import (
 // [from, through] (Loki's /index/stats): the store's index plus the ingester's unflushed
 // chunks. Streams are counted once even when both hold part of them.
 func (q *Querier) IndexStats(ctx context.Context, from, through int64, ms []*labels.Matcher) (index.Stats, error) {
+	return q.indexStats(ctx, from, through, ms, true)
+}
+
+// ReadEstimate returns IndexStats' chunks, bytes and entries without its stream count, which
+// costs a second index look-up when the ingester holds part of the streams: what the query
+// frontend needs to estimate how many bytes a query would read (max_query_bytes_read).
+func (q *Querier) ReadEstimate(ctx context.Context, from, through int64, ms []*labels.Matcher) (index.Stats, error) {
+	return q.indexStats(ctx, from, through, ms, false)
+}
+
+// indexStats is IndexStats, with Streams left as the store's count unless streams is set.
+func (q *Querier) indexStats(ctx context.Context, from, through int64, ms []*labels.Matcher, streams bool) (index.Stats, error) {
 	id, err := tenant.From(ctx)
 	if err != nil {
 		return index.Stats{}, err
@@ -38,6 +50,9 @@ func (q *Querier) IndexStats(ctx context.Context, from, through int64, ms []*lab
 		st.Chunks += s.Chunks
 		st.Bytes += s.Bytes
 		st.Entries += s.Entries
+	}
+	if !streams {
+		return st, nil
 	}
 	// The stream count needs the union of both sides: a stream can have flushed chunks and an
 	// open head at once.

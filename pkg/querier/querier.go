@@ -21,6 +21,7 @@ import (
 type Querier struct {
 	ingesters Ingesters
 	store     *storage.Store
+	limits    Limits // nil: no max_chunks_per_query
 }
 
 var _ logql.Querier = (*Querier)(nil)
@@ -46,6 +47,7 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 	if err != nil {
 		return nil, err
 	}
+	p.MaxChunks = q.maxChunks(id)
 	fromStore, err := q.store.SelectLogs(ctx, id, p)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/sluicelog/sluice/pkg/api"
 	"github.com/sluicelog/sluice/pkg/logql"
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
+	"github.com/sluicelog/sluice/pkg/querier"
 	"github.com/sluicelog/sluice/pkg/querystats"
 	"github.com/sluicelog/sluice/pkg/tenant"
 	"github.com/sluicelog/sluice/pkg/validation"
@@ -77,6 +78,10 @@ func (e *engine) Query(ctx context.Context, q api.QueryRequest) (*api.QueryResul
 		var pe *syntax.ParseError
 		var ple *logql.PipelineError
 		var sle *logql.SeriesLimitError
+		var cle *querier.ChunkLimitError
+		if errors.As(err, &cle) {
+			return nil, badRequest(cle) // Loki's message, without the engine's context
+		}
 		if errors.As(err, &pe) || errors.As(err, &ple) || errors.As(err, &sle) || errors.Is(err, logql.ErrBadParams) {
 			return nil, badRequest(err)
 		}

@@ -194,6 +194,7 @@ func (s *Sluice) initQuerier() error {
 		s.logger.Warn("querier.ingester_addresses is empty: queries see only lines the ingesters have flushed to the store, up to ingester.max_chunk_age late")
 	}
 	s.querier = querier.New(ings, s.store)
+	s.querier.SetLimits(s.overrides)
 	s.engine = newEngine(querier.WithDeletes(s.querier, s.deletes), s.overrides)
 	if s.modules.Has(QueryFrontend) {
 		s.engine = s.newFrontend(s.engine)

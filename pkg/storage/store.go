@@ -64,6 +64,15 @@ func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLog
 	if err != nil {
 		return nil, fmt.Errorf("look up chunks: %w", err)
 	}
+	if p.MaxChunks > 0 {
+		n := 0
+		for _, sc := range series {
+			n += len(sc.Chunks)
+		}
+		if n > p.MaxChunks {
+			return nil, &logql.ChunkLimitError{Matchers: p.Matchers, Chunks: n, Limit: p.MaxChunks}
+		}
+	}
 	st := querystats.From(ctx)
 	if st != nil {
 		for _, sc := range series {

@@ -73,6 +73,15 @@ type Limits struct {
 	// MaxCacheFreshness: a metric sub-query whose last evaluation time is within this of now
 	// is not cached by the query frontend, since late data may still change it.
 	MaxCacheFreshness flagext.Duration `yaml:"max_cache_freshness_per_query"`
+	// MaxChunksPerQuery is the most stored chunks one selection of the querier (a stream
+	// selector over a sub-query's range) may read; 0 for no limit.
+	MaxChunksPerQuery int `yaml:"max_chunks_per_query"`
+	// MaxQueryBytesRead is the most bytes the index estimates a whole query would read before
+	// the query frontend refuses it; 0 for no limit.
+	MaxQueryBytesRead flagext.ByteSize `yaml:"max_query_bytes_read"`
+	// MaxQuerierBytesRead is the same for each sub-query the frontend runs after splitting;
+	// 0 for no limit.
+	MaxQuerierBytesRead flagext.ByteSize `yaml:"max_querier_bytes_read"`
 	// MaxStreamsMatchersPerQuery is the most label matchers a stream selector of a query may
 	// have. As in Loki, 0 refuses every query that has a selector.
 	MaxStreamsMatchersPerQuery int `yaml:"max_streams_matchers_per_query"`
@@ -153,6 +162,10 @@ func (l *Limits) RegisterFlags(fs *flag.FlagSet) {
 	fs.Var(&l.SplitInstantMetricQueriesByInterval, "querier.split-instant-metric-queries-by-interval", "Split the range of instant metric queries by this interval and run the pieces in parallel; 0 disables.")
 	l.MaxCacheFreshness = flagext.Duration(10 * time.Minute)
 	fs.Var(&l.MaxCacheFreshness, "frontend.max-cache-freshness", "Results of metric sub-queries newer than this are not cached.")
+	fs.IntVar(&l.MaxChunksPerQuery, "store.query-chunk-limit", 2000000, "Maximum number of stored chunks a query may select; 0 for no limit.")
+	fs.Var(&l.MaxQueryBytesRead, "frontend.max-query-bytes-read", "Maximum bytes the index estimates a query would read (e.g. 10GB); 0 for no limit.")
+	l.MaxQuerierBytesRead = 150 << 30
+	fs.Var(&l.MaxQuerierBytesRead, "frontend.max-querier-bytes-read", "Maximum bytes the index estimates a sub-query of the query frontend would read (e.g. 150GB); 0 for no limit.")
 	fs.IntVar(&l.MaxStreamsMatchersPerQuery, "querier.max-streams-matcher-per-query", 1000, "Maximum number of label matchers of a stream selector in a query.")
 	fs.Var(&l.MaxQueryRange, "querier.max-query-range", "Longest [range] a metric query may aggregate over; 0 for no limit.")
 	fs.BoolVar(&l.VolumeEnabled, "limits.volume-enabled", true, "Serve the log volume endpoints (/index/volume, /index/volume_range).")
@@ -210,6 +223,7 @@ func (l *Limits) Validate() error {
 		v   int
 	}{
 		{"max_streams_matchers_per_query", l.MaxStreamsMatchersPerQuery},
+		{"max_chunks_per_query", l.MaxChunksPerQuery},
 		{"minimum_labels_number", l.RequiredNumberLabels},
 		{"volume_max_series", l.VolumeMaxSeries},
 	} {

@@ -82,7 +82,6 @@ const (
 	whyNoQuerierPool  = "Sluice's query frontend runs every query in its own process: there is no pool of queriers to share"
 	whyNoV2Engine     = "Sluice has no experimental (V2) query engine"
 	whyPatterns       = "Sluice computes patterns at query time and writes no __pattern__ streams"
-	whyNoSizeCheck    = "not enforced yet: Sluice does not ask the index for a query's size before running it"
 	whyNoMetaCache    = "Sluice does not cache label, series or index stats results"
 	whyNoMetaSplit    = "Sluice answers label and series requests from its index in one piece"
 	whyBlock          = "Sluice cannot block ingestion, so the tenant's pushes would be stored; remove it or set a time in the past"
@@ -147,9 +146,6 @@ var lokiLimits = map[string]lokiSetting{
 	"pattern_rate_threshold":                           ignored[float64](whyPatterns),
 
 	// Queries.
-	"max_chunks_per_query":   ignored[int](whyNoSizeCheck),
-	"max_query_bytes_read":   ignoredUnless(whyNoSizeCheck, func(b flagext.ByteSize) bool { return b == 0 }),
-	"max_querier_bytes_read": ignoredUnless(whyNoSizeCheck, func(b flagext.ByteSize) bool { return b == 0 }),
 	"tsdb_max_query_parallelism": ignored[int](
 		"Sluice has one index format: max_query_parallelism applies to every query"),
 	"tsdb_max_bytes_per_shard":     ignored[flagext.ByteSize](whyNoSharding),

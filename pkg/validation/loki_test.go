@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sluicelog/sluice/pkg/flagext"
 	"github.com/sluicelog/sluice/pkg/validation"
 )
 
@@ -90,6 +91,9 @@ func TestEveryLokiKeyLoads(t *testing.T) {
 		{"per_tenant_override_config", l.PerTenantOverrideConfig, "${OVERRIDES_FILE}"},
 		{"per_tenant_override_period", l.PerTenantOverridePeriod.D(), time.Second},
 		{"ingestion_rate_mb", l.IngestionRateMB, 8.0},
+		{"max_chunks_per_query", l.MaxChunksPerQuery, 1000000},
+		{"max_query_bytes_read", l.MaxQueryBytesRead, flagext.ByteSize(10 << 30)},
+		{"max_querier_bytes_read", l.MaxQuerierBytesRead, flagext.ByteSize(100 << 30)},
 	} {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%s = %v, want %v", c.key, c.got, c.want)
@@ -118,7 +122,7 @@ shard_streams: {enabled: true}
 bloom_creation_enabled: true
 unordered_writes: true
 ingestion_rate_strategy: global
-max_query_bytes_read: 0
+max_query_bytes_read: 1GB
 volume_enabled: false
 `)
 	if err != nil {

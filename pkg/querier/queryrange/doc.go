@@ -31,5 +31,8 @@
 // sub-range.
 //
 // Before any of that, the frontend checks the query's text against the tenant's limits on
-// stream selectors and ranges (check.go), as Loki's frontend and queriers do.
+// stream selectors and ranges (check.go), as Loki's frontend and queriers do, and, given the
+// index's statistics (SetIndexStats), refuses a query the index says would read more than the
+// tenant's max_query_bytes_read, and each sub-query more than max_querier_bytes_read
+// (size.go).
 package queryrange

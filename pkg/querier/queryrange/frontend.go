@@ -38,6 +38,9 @@ type Frontend struct {
 	// instantPieces, when not 0, replaces parallelism as the most pieces an instant query is
 	// split into (tests use it to exercise many pieces on a small machine).
 	instantPieces int
+	// stats, when set, estimates a query's size for max_query_bytes_read and
+	// max_querier_bytes_read (size.go).
+	stats IndexStats
 
 	subQueries prometheus.Counter
 }
@@ -99,6 +102,10 @@ func (f *Frontend) Query(ctx context.Context, q api.QueryRequest) (*api.QueryRes
 	if err := checkQuery(expr, lim); err != nil {
 		return nil, &badRequestError{err}
 	}
+	ctx, err = f.checkQueryBytes(ctx, expr, q, lim)
+	if err != nil {
+		return nil, err
+	}
 	if q.Instant {
 		return f.queryInstant(ctx, q, expr, lim)
 	}
@@ -121,14 +128,14 @@ func (f *Frontend) Query(ctx context.Context, q api.QueryRequest) (*api.QueryRes
 		if max := lim.MaxEntriesLimitPerQuery; max > 0 && q.Limit > max {
 			return nil, &badRequestError{fmt.Errorf("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)", q.Limit, max)}
 		}
-		res, err = f.queryLogs(ctx, q, lim)
+		res, err = f.queryLogs(ctx, expr, q, lim)
 	case syntax.SampleExpr:
 		if q.Step <= 0 {
 			return f.next.Query(ctx, q)
 		}
-		res, err = f.queryMetric(ctx, id, q, lim)
+		res, err = f.queryMetric(ctx, id, expr, q, lim)
 	default:
-		return f.next.Query(ctx, q)
+		return f.run(ctx, expr, q, lim)
 	}
 	if err != nil {
 		return nil, err
@@ -140,7 +147,7 @@ func (f *Frontend) Query(ctx context.Context, q api.QueryRequest) (*api.QueryRes
 
 // queryLogs runs a log query split by interval, newest sub-range first for a backward query,
 // and stops once the limit is reached.
-func (f *Frontend) queryLogs(ctx context.Context, q api.QueryRequest, lim *validation.Limits) (*api.QueryResult, error) {
+func (f *Frontend) queryLogs(ctx context.Context, expr syntax.Expr, q api.QueryRequest, lim *validation.Limits) (*api.QueryResult, error) {
 	interval := lim.SplitQueriesByInterval.D()
 	if q.Interval > 0 {
 		// The engine keeps one entry per Interval counting from the previous one kept, a
@@ -158,7 +165,7 @@ func (f *Frontend) queryLogs(ctx context.Context, q api.QueryRequest, lim *valid
 			f.subQueries.Inc()
 			sub := q
 			sub.Start, sub.End = time.Unix(0, spans[i].start), time.Unix(0, spans[i].end)
-			return f.next.Query(ctx, sub)
+			return f.run(ctx, expr, sub, lim)
 		},
 		func(i int, r *api.QueryResult) (bool, error) {
 			if r.Type != api.ResultStreams {
@@ -185,7 +192,7 @@ type subResult struct {
 
 // queryMetric runs a metric range query split at step-aligned interval boundaries, answering
 // closed sub-ranges from the cache when it can.
-func (f *Frontend) queryMetric(ctx context.Context, id string, q api.QueryRequest, lim *validation.Limits) (*api.QueryResult, error) {
+func (f *Frontend) queryMetric(ctx context.Context, id string, expr syntax.Expr, q api.QueryRequest, lim *validation.Limits) (*api.QueryResult, error) {
 	step := int64(q.Step)
 	start, end := q.Start.UnixNano(), q.End.UnixNano()
 	if f.cfg.AlignQueriesWithStep {
@@ -218,7 +225,7 @@ func (f *Frontend) queryMetric(ctx context.Context, id string, q api.QueryReques
 			}
 			sub := q
 			sub.Start, sub.End = time.Unix(0, sp.start), time.Unix(0, sp.end)
-			r, err := f.next.Query(ctx, sub)
+			r, err := f.run(ctx, expr, sub, lim)
 			if err != nil {
 				return subResult{}, err
 			}

@@ -184,7 +184,7 @@ type instantPiece struct {
 func (f *Frontend) queryInstant(ctx context.Context, q api.QueryRequest, expr syntax.Expr, lim *validation.Limits) (*api.QueryResult, error) {
 	interval := lim.SplitInstantMetricQueriesByInterval.D()
 	if interval <= 0 || !q.Start.Equal(q.End) {
-		return f.next.Query(ctx, q)
+		return f.run(ctx, expr, q, lim)
 	}
 	// As many pieces as cores, not as the frontend's parallelism: each piece reads every
 	// stream of the query at once (a decoded block each), so pieces beyond the cores cost
@@ -196,7 +196,7 @@ func (f *Frontend) queryInstant(ctx context.Context, q api.QueryRequest, expr sy
 	}
 	plan := planInstant(expr, interval, pieces)
 	if plan == nil {
-		return f.next.Query(ctx, q)
+		return f.run(ctx, expr, q, lim)
 	}
 	if t := lim.QueryTimeout.D(); t > 0 {
 		var cancel context.CancelFunc
@@ -233,7 +233,7 @@ func (f *Frontend) runInstant(ctx context.Context, q api.QueryRequest, plan *ins
 			f.subQueries.Inc()
 			sub := q
 			sub.Query = plan.subs[i]
-			r, err := f.next.Query(ctx, sub)
+			r, err := f.run(ctx, nil, sub, lim)
 			if err != nil && isSeriesLimit(err, maxSeries) {
 				return instantPiece{limitErr: err}, nil
 			}
