@@ -164,27 +164,12 @@ func fastBytes(b []byte, field byte) (v, rest []byte, ok bool) {
 	if len(b) < 2 || b[0] != field<<3|byte(protowire.BytesType) {
 		return nil, nil, false
 	}
-	l, n := uvarint(b[1:])
+	l, n := binary.Uvarint(b[1:]) // n <= 0: b ends first, or the varint overflows 64 bits
 	if n <= 0 || l > uint64(len(b)-1-n) {
 		return nil, nil, false
 	}
 	end := 1 + n + int(l)
 	return b[1+n : end], b[end:], true
-}
-
-// uvarint decodes a varint of at most 10 bytes; n is 0 when b ends first, or the varint is
-// longer or overflows 64 bits (refused as protowire refuses them).
-func uvarint(b []byte) (v uint64, n int) {
-	for i, c := range b {
-		if i == binary.MaxVarintLen64-1 && c > 1 {
-			return 0, 0
-		}
-		v |= uint64(c&0x7f) << (7 * i)
-		if c < 0x80 {
-			return v, i + 1
-		}
-	}
-	return 0, 0
 }
 
 // fastEntry decodes the entry layout Loki's clients write (promtail, Alloy, logcli and the
@@ -200,15 +185,15 @@ func fastEntry(b []byte, e *logproto.Entry) bool {
 	}
 	var secs, nanos uint64
 	if len(ts) > 0 && ts[0] == fieldTimestampSeconds<<3|byte(protowire.VarintType) {
-		v, n := uvarint(ts[1:])
-		if n == 0 {
+		v, n := binary.Uvarint(ts[1:])
+		if n <= 0 {
 			return false
 		}
 		secs, ts = v, ts[1+n:]
 	}
 	if len(ts) > 0 && ts[0] == fieldTimestampNanos<<3|byte(protowire.VarintType) {
-		v, n := uvarint(ts[1:])
-		if n == 0 {
+		v, n := binary.Uvarint(ts[1:])
+		if n <= 0 {
 			return false
 		}
 		nanos, ts = v, ts[1+n:]
