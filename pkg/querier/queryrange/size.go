@@ -71,28 +71,29 @@ func (f *Frontend) bytesRead(ctx context.Context, expr syntax.Expr, q api.QueryR
 	return total, nil
 }
 
-// checkBytes refuses q, as Loki's frontend does, when the index estimates it would read more
-// than max bytes; msg is Loki's message for the limit. A max of 0 is no limit. expr is q's
-// parsed text, or nil to parse it here.
-func (f *Frontend) checkBytes(ctx context.Context, expr syntax.Expr, q api.QueryRequest, max flagext.ByteSize, msg string) error {
-	if max == 0 || f.stats == nil {
-		return nil
-	}
+// estimate is bytesRead for the checks: expr is q's parsed text, or nil to parse it here (a
+// query that does not parse is left to the engine to report: ok false), and an index that
+// cannot be read is Loki's server error.
+func (f *Frontend) estimate(ctx context.Context, expr syntax.Expr, q api.QueryRequest) (n uint64, ok bool, err error) {
 	if expr == nil {
-		var err error
 		if expr, err = syntax.ParseExpr(q.Query); err != nil {
-			return nil // the engine reports it
+			return 0, false, nil
 		}
 	}
-	n, err := f.bytesRead(ctx, expr, q)
+	n, err = f.bytesRead(ctx, expr, q)
 	if err != nil {
-		// Loki's words, and like Loki a server error: the index could not be read.
-		return fmt.Errorf("Failed to get bytes read stats for query: %w", err)
+		return 0, false, fmt.Errorf("Failed to get bytes read stats for query: %w", err)
 	}
-	if n > uint64(max) {
-		return &badRequestError{fmt.Errorf(msg, iBytes(n), iBytes(uint64(max)))}
+	return n, true, nil
+}
+
+// tooManyBytes is Loki's refusal (msg) of a query estimated at n bytes over the limit max; nil
+// when max is 0 (no limit) or n fits.
+func tooManyBytes(n uint64, max flagext.ByteSize, msg string) error {
+	if max == 0 || n <= uint64(max) {
+		return nil
 	}
-	return nil
+	return &badRequestError{fmt.Errorf(msg, iBytes(n), iBytes(uint64(max)))}
 }
 
 // checkQueryBytes estimates the whole query once, when either limit is set, and refuses it
@@ -104,15 +105,14 @@ func (f *Frontend) checkQueryBytes(ctx context.Context, expr syntax.Expr, q api.
 	if f.stats == nil || (lim.MaxQueryBytesRead == 0 && lim.MaxQuerierBytesRead == 0) {
 		return ctx, nil
 	}
-	n, err := f.bytesRead(ctx, expr, q)
-	if err != nil {
-		// Loki's words, and like Loki a server error: the index could not be read.
-		return ctx, fmt.Errorf("Failed to get bytes read stats for query: %w", err)
+	n, ok, err := f.estimate(ctx, expr, q)
+	if !ok {
+		return ctx, err
 	}
-	if max := lim.MaxQueryBytesRead; max > 0 && n > uint64(max) {
-		return ctx, &badRequestError{fmt.Errorf(tooManyBytesQuery, iBytes(n), iBytes(uint64(max)))}
+	if err := tooManyBytes(n, lim.MaxQueryBytesRead, tooManyBytesQuery); err != nil {
+		return ctx, err
 	}
-	if lim.MaxQuerierBytesRead == 0 || n <= uint64(lim.MaxQuerierBytesRead) {
+	if tooManyBytes(n, lim.MaxQuerierBytesRead, tooManyBytesQuerier) == nil {
 		ctx = context.WithValue(ctx, subqueriesFitKey{}, true)
 	}
 	return ctx, nil
@@ -125,9 +125,15 @@ type subqueriesFitKey struct{}
 // after refusing it when it is larger than the tenant's max_querier_bytes_read (Loki checks
 // this limit on what each querier is handed). expr is q's parsed text, or nil.
 func (f *Frontend) run(ctx context.Context, expr syntax.Expr, q api.QueryRequest, lim *validation.Limits) (*api.QueryResult, error) {
-	if fit, _ := ctx.Value(subqueriesFitKey{}).(bool); !fit {
-		if err := f.checkBytes(ctx, expr, q, lim.MaxQuerierBytesRead, tooManyBytesQuerier); err != nil {
+	if fit, _ := ctx.Value(subqueriesFitKey{}).(bool); !fit && f.stats != nil && lim.MaxQuerierBytesRead > 0 {
+		n, ok, err := f.estimate(ctx, expr, q)
+		if err != nil {
 			return nil, err
+		}
+		if ok {
+			if err := tooManyBytes(n, lim.MaxQuerierBytesRead, tooManyBytesQuerier); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return f.next.Query(ctx, q)
