@@ -157,7 +157,13 @@ scrape_configs:
 
 func startAgent(t testing.TB, cfg *config.Config) (stop func()) {
 	t.Helper()
-	a, err := New(cfg, Options{}, nil)
+	return startAgentWith(t, cfg, Options{})
+}
+
+// startAgentWith is startAgent with opts (a registry to read metrics from, say).
+func startAgentWith(t testing.TB, cfg *config.Config, opts Options) (stop func()) {
+	t.Helper()
+	a, err := New(cfg, opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

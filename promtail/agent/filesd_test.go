@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -96,19 +95,7 @@ scrape_configs:
 		t.Fatalf("Unsupported() = %q, want nothing", u)
 	}
 	reg := prometheus.NewRegistry()
-	a, err := New(cfg, Options{Registry: reg}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agent Run: %v", err)
-		}
-	}()
+	defer startAgentWith(t, cfg, Options{Registry: reg})()
 
 	wantA := appendLines(t, aLog, "a", 0, 2)
 	wantC := appendLines(t, cLog, "c", 0, 1)
