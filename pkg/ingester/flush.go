@@ -199,67 +199,123 @@ func (i *Ingester) flush(ctx context.Context, force bool) error {
 }
 
 // runFlushJobs writes the jobs' chunks with up to concurrent_flushes workers, and returns the
-// first error.
+// first error. With a store that commits in batches (storage.Store), the workers only write
+// the objects; the chunks written are then made durable and indexed together, which on the
+// filesystem is one sync for the whole flush instead of one per chunk.
 func (i *Ingester) runFlushJobs(ctx context.Context, jobs []flushJob) error {
 	if len(jobs) == 0 {
 		return nil
 	}
+	bs, batched := i.store.(batchStore)
 	var (
-		wg    sync.WaitGroup
-		errMu sync.Mutex
-		first error
-		work  = make(chan flushJob)
+		wg      sync.WaitGroup
+		errMu   sync.Mutex
+		first   error
+		work    = make(chan int)
+		chunks  = make([]*storage.Chunk, len(jobs))
+		started = make([]time.Time, len(jobs))
 	)
-	for w := 0; w < min(i.cfg.ConcurrentFlushes, max(len(jobs), 1)); w++ {
+	fail := func(err error) {
+		errMu.Lock()
+		if first == nil {
+			first = err
+		}
+		errMu.Unlock()
+	}
+	for w := 0; w < min(i.cfg.ConcurrentFlushes, len(jobs)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range work {
-				if err := i.flushChunk(ctx, j); err != nil {
-					errMu.Lock()
-					if first == nil {
-						first = err
-					}
-					errMu.Unlock()
+			for n := range work {
+				j := jobs[n]
+				c := j.storageChunk()
+				started[n] = time.Now()
+				put := i.store.PutChunk
+				if batched {
+					put = bs.WriteChunk
 				}
+				if err := i.retryFlush(ctx, func(ctx context.Context) error { return put(ctx, c) }, "tenant", j.tenant, "stream", j.s.key); err != nil {
+					fail(err)
+					continue
+				}
+				if !batched {
+					i.flushed(j, started[n])
+					continue
+				}
+				chunks[n] = c
 			}
 		}()
 	}
-	for _, j := range jobs {
-		work <- j
+	for n := range jobs {
+		work <- n
 	}
 	close(work)
 	wg.Wait()
+	if !batched {
+		return first
+	}
+	var written []*storage.Chunk
+	for _, c := range chunks {
+		if c != nil {
+			written = append(written, c)
+		}
+	}
+	if len(written) == 0 {
+		return first
+	}
+	if err := i.retryFlush(ctx, func(ctx context.Context) error { return bs.CommitChunks(ctx, written) }, "chunks", len(written)); err != nil {
+		fail(err)
+		return first
+	}
+	for n, c := range chunks {
+		if c != nil {
+			i.flushed(jobs[n], started[n])
+		}
+	}
 	return first
 }
 
-// flushChunk writes one chunk to the store, retrying with backoff until it succeeds, the
-// flush-op timeout passes or ctx ends.
-func (i *Ingester) flushChunk(ctx context.Context, j flushJob) error {
-	ctx, cancel := context.WithTimeout(ctx, i.cfg.FlushOpTimeout.D())
-	defer cancel()
+// batchStore is a Store that can write chunks and then commit many at once (storage.Store):
+// a chunk is found by queries, and durable, only once committed.
+type batchStore interface {
+	WriteChunk(ctx context.Context, c *storage.Chunk) error
+	CommitChunks(ctx context.Context, cs []*storage.Chunk) error
+}
+
+// storageChunk is j's chunk as the store takes it.
+func (j flushJob) storageChunk() *storage.Chunk {
 	minT, maxT := j.sc.c.Bounds()
-	c := &storage.Chunk{
+	return &storage.Chunk{
 		Tenant: j.tenant, Labels: j.s.labels, Data: j.sc.c.Bytes(),
 		From: minT, Through: maxT, Entries: j.sc.c.Entries(), UncompressedSize: j.sc.bytes,
 	}
+}
+
+// flushed records that j's chunk, whose flush started at start, is in the store.
+func (i *Ingester) flushed(j flushJob, start time.Time) {
+	i.metrics.chunksFlushed.Inc()
+	i.metrics.flushDuration.Observe(time.Since(start).Seconds())
+	j.s.mu.Lock()
+	j.sc.flushed, j.sc.flushedAt = true, i.now()
+	j.s.mu.Unlock()
+	if i.cfg.ChunkRetainPeriod.D() > 0 {
+		i.retained.Add(int64(j.sc.c.Size())) // what release subtracts
+	}
+}
+
+// retryFlush runs op, a step of a flush, with backoff until it succeeds, the flush-op timeout
+// passes or ctx ends; a failure is logged with logArgs, which say what is being flushed.
+func (i *Ingester) retryFlush(ctx context.Context, op func(context.Context) error, logArgs ...any) error {
+	ctx, cancel := context.WithTimeout(ctx, i.cfg.FlushOpTimeout.D())
+	defer cancel()
 	backoff := 100 * time.Millisecond
 	for {
-		start := time.Now()
-		err := i.store.PutChunk(ctx, c)
+		err := op(ctx)
 		if err == nil {
-			i.metrics.chunksFlushed.Inc()
-			i.metrics.flushDuration.Observe(time.Since(start).Seconds())
-			j.s.mu.Lock()
-			j.sc.flushed, j.sc.flushedAt = true, i.now()
-			j.s.mu.Unlock()
-			if i.cfg.ChunkRetainPeriod.D() > 0 {
-				i.retained.Add(int64(j.sc.c.Size())) // what release subtracts
-			}
 			return nil
 		}
 		i.metrics.flushFailures.Inc()
-		i.logger.Warn("flush chunk; will retry", "tenant", j.tenant, "stream", j.s.key, "err", err, "backoff", backoff)
+		i.logger.Warn("flush chunk; will retry", append(logArgs, "err", err, "backoff", backoff)...)
 		select {
 		case <-ctx.Done():
 			return err

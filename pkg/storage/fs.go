@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -18,6 +19,9 @@ import (
 // It is Sluice's embedded default backend.
 type FS struct {
 	root string
+
+	mu       sync.Mutex
+	unsynced []string // paths PutDeferred wrote since the last Sync
 }
 
 var _ ObjectClient = (*FS)(nil)
@@ -42,13 +46,60 @@ func (s *FS) path(key string) (string, error) {
 
 // Put writes the object to a temporary file in the same directory, syncs it and renames it
 // into place, so a reader never sees a partial object and a crash leaves the old one.
-func (s *FS) Put(ctx context.Context, key string, r io.Reader) (err error) {
-	p, err := s.path(key)
+func (s *FS) Put(ctx context.Context, key string, r io.Reader) error {
+	_, err := s.put(ctx, key, r, true)
+	return err
+}
+
+// PutDeferred is Put without waiting for the disk: the object is in place when it returns, and
+// a reader sees all of it or none, but it survives a crash of the machine (not just of the
+// process) only once Sync returns. Objects written this way and then made durable by one Sync
+// cost one flush of the filesystem instead of one per object: the ingester writes the chunks
+// of a flush so.
+func (s *FS) PutDeferred(ctx context.Context, key string, r io.Reader) error {
+	p, err := s.put(ctx, key, r, false)
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.unsynced = append(s.unsynced, p)
+	s.mu.Unlock()
+	return nil
+}
+
+// Sync makes every object PutDeferred wrote before the call durable: its bytes and the
+// directory entry its rename made. On Linux this is one syncfs(2) of the filesystem holding
+// the root, whatever the number of objects.
+func (s *FS) Sync(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	s.mu.Lock()
+	paths := s.unsynced
+	s.unsynced = nil
+	s.mu.Unlock()
+	if len(paths) == 0 {
+		return nil
+	}
+	if err := syncPaths(s.root, paths); err != nil {
+		// Nothing is known to be durable: the next Sync tries them all again.
+		s.mu.Lock()
+		s.unsynced = append(s.unsynced, paths...)
+		s.mu.Unlock()
+		return fmt.Errorf("sync %s: %w", s.root, err)
+	}
+	return nil
+}
+
+// put writes the object as Put describes, syncing its file first when durable is set, and
+// returns the object's path.
+func (s *FS) put(ctx context.Context, key string, r io.Reader, durable bool) (_ string, err error) {
+	p, err := s.path(key)
+	if err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
 	}
 	// The directory usually exists (a stream's chunks share one): create it only when the
 	// temporary file cannot be made for its lack.
@@ -56,12 +107,12 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader) (err error) {
 	f, err := os.CreateTemp(dir, ".tmp-*")
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("put %s: %w", key, err)
+			return "", fmt.Errorf("put %s: %w", key, err)
 		}
 		f, err = os.CreateTemp(dir, ".tmp-*")
 	}
 	if err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+		return "", fmt.Errorf("put %s: %w", key, err)
 	}
 	defer func() {
 		if err != nil {
@@ -77,18 +128,20 @@ func (s *FS) Put(ctx context.Context, key string, r io.Reader) (err error) {
 		_, err = io.Copy(f, ctxReader{ctx, r})
 	}
 	if err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+		return "", fmt.Errorf("put %s: %w", key, err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+	if durable {
+		if err = f.Sync(); err != nil {
+			return "", fmt.Errorf("put %s: %w", key, err)
+		}
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+		return "", fmt.Errorf("put %s: %w", key, err)
 	}
 	if err = os.Rename(f.Name(), p); err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+		return "", fmt.Errorf("put %s: %w", key, err)
 	}
-	return nil
+	return p, nil
 }
 
 // ctxReader stops a long copy when its context is cancelled.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"sort"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -26,11 +27,20 @@ type Store struct {
 	reader IndexReader
 	// onCorrupt is told of each chunk skipped because its bytes are damaged; may be nil.
 	onCorrupt func(key string, err error)
+	// deferred is objects, or the client a cache wraps, when it can make many writes durable
+	// at once (WriteChunk, CommitChunks); nil otherwise.
+	deferred deferredPutter
 }
 
 // NewStore returns a Store over objects and idx.
 func NewStore(objects ObjectClient, idx *index.Index) *Store {
-	return &Store{objects: objects, index: idx, reader: idx}
+	s := &Store{objects: objects, index: idx, reader: idx}
+	inner := objects
+	if c, ok := objects.(*cachedObjects); ok { // caches reads only: writes may go around it
+		inner = c.ObjectClient
+	}
+	s.deferred, _ = inner.(deferredPutter)
+	return s
 }
 
 // Index returns the store's label index.
@@ -41,15 +51,66 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // PutChunk writes c's object, then its index entry: a chunk is findable only once it is
 // readable, and a crash in between leaves an unreferenced object, never a dangling reference.
 func (s *Store) PutChunk(ctx context.Context, c *Chunk) error {
-	ref := index.ChunkRef{
-		Tenant: c.Tenant, Fingerprint: c.Labels.Hash(), From: c.From, Through: c.Through,
-		Checksum: crc32.Checksum(c.Data, castagnoli), Entries: uint32(c.Entries), UncompressedBytes: uint64(c.UncompressedSize),
-	}
+	ref := c.indexRef()
 	if err := s.objects.Put(ctx, ref.Key(), bytes.NewReader(c.Data)); err != nil {
 		return fmt.Errorf("put chunk: %w", err)
 	}
 	if err := s.index.Add(ctx, c.Tenant, c.Labels, ref); err != nil {
 		return fmt.Errorf("index chunk: %w", err)
+	}
+	return nil
+}
+
+// deferredPutter is an ObjectClient that can write objects without waiting for the disk and
+// make many of them durable at once (FS).
+type deferredPutter interface {
+	PutDeferred(ctx context.Context, key string, r io.Reader) error
+	Sync(ctx context.Context) error
+}
+
+// WriteChunk writes c's object but does not index it: the first half of PutChunk, for a writer
+// that commits many chunks at once with CommitChunks. Until then queries do not find the chunk,
+// and on the filesystem it may not survive a crash of the machine.
+func (s *Store) WriteChunk(ctx context.Context, c *Chunk) error {
+	key := c.indexRef().Key()
+	var err error
+	if s.deferred != nil {
+		err = s.deferred.PutDeferred(ctx, key, bytes.NewReader(c.Data))
+	} else {
+		err = s.objects.Put(ctx, key, bytes.NewReader(c.Data))
+	}
+	if err != nil {
+		return fmt.Errorf("put chunk: %w", err)
+	}
+	return nil
+}
+
+// CommitChunks makes the chunks WriteChunk wrote durable, with one sync for all of them where
+// the object client needs one, and then adds them to the index in one transaction per tenant
+// and day table. As with PutChunk, a chunk is referenced only once it is durable. Committing
+// chunks again is harmless.
+func (s *Store) CommitChunks(ctx context.Context, cs []*Chunk) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	if s.deferred != nil {
+		if err := s.deferred.Sync(ctx); err != nil {
+			return fmt.Errorf("put chunks: %w", err)
+		}
+	}
+	byTenant := map[string][]index.SeriesRefs{}
+	for _, c := range cs {
+		byTenant[c.Tenant] = append(byTenant[c.Tenant], index.SeriesRefs{Labels: c.Labels, Refs: []index.ChunkRef{c.indexRef()}})
+	}
+	tenants := make([]string, 0, len(byTenant))
+	for t := range byTenant {
+		tenants = append(tenants, t)
+	}
+	sort.Strings(tenants)
+	for _, t := range tenants {
+		if err := s.index.AddBatch(ctx, t, byTenant[t]); err != nil {
+			return fmt.Errorf("index chunks: %w", err)
+		}
 	}
 	return nil
 }

@@ -196,3 +196,56 @@ func TestStoreSummariesOverUnion(t *testing.T) {
 		t.Fatalf("Volume of the union = %+v, %v", vol, err)
 	}
 }
+
+// WriteChunk leaves chunks unfound until CommitChunks, which makes them durable and indexes
+// them all; committing again adds nothing. Run over the filesystem backend, whose writes wait
+// for the commit's one sync, bare and behind the chunk cache, and over memory.
+func TestWriteThenCommitChunks(t *testing.T) {
+	backends := map[string]func(t *testing.T) storage.ObjectClient{
+		"fs": func(t *testing.T) storage.ObjectClient {
+			fs, err := storage.OpenFS(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fs
+		},
+		"cached fs": func(t *testing.T) storage.ObjectClient {
+			fs, err := storage.OpenFS(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return storage.CachedObjects(fs, storage.NewChunkCache(1<<20, 0, nil))
+		},
+		"memory": func(*testing.T) storage.ObjectClient { return storage.NewMemory() },
+	}
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			objects := open(t)
+			store := storage.NewStore(objects, openIndex(t))
+			var cs []*storage.Chunk
+			for i, app := range []string{"a", "b", "a"} {
+				cs = append(cs, makeChunk(t, labels.FromStrings("app", app), day0+int64(i)*3600e9, 5))
+			}
+			for _, c := range cs {
+				if err := store.WriteChunk(ctx, c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if keys, err := objects.List(ctx, "chunks/"); err != nil || len(keys) != 3 {
+				t.Fatalf("objects after WriteChunk = %v, %v; want 3", keys, err)
+			}
+			if got, err := selectAll(t, store); err != nil || len(got) != 0 {
+				t.Fatalf("SelectLogs() before the commit = %d lines, %v; want none", len(got), err)
+			}
+			for range 2 {
+				if err := store.CommitChunks(ctx, cs); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := selectAll(t, store); err != nil || len(got) != 15 {
+					t.Fatalf("SelectLogs() after the commit = %d lines, %v; want 15", len(got), err)
+				}
+			}
+		})
+	}
+}
