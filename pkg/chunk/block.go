@@ -7,25 +7,31 @@ import (
 	"math"
 )
 
-// A block's raw (decompressed) bytes, format version 4, are column by column:
+// A block's raw (decompressed) bytes, format version 5, are column by column:
 //
 //	uvarint  T, L, M: the sizes of the first three columns that follow
 //	byte     flags: bit 0 set means each line is followed by a separator byte and the L
-//	         column is empty; bit 1 set means the lines' stamps are elided (stamp.go); the
-//	         other bits are zero
+//	         column is empty; bit 1 set means the lines' stamps are elided (stamp.go); bit 2
+//	         set means the lines' hex runs are packed (hexrun.go); the other bits are zero
 //	byte     the separator (zero when flags has no bit 0)
 //	uvarint  S, the size of the stamps column, and a byte esc, the stamp mark: only with bit 1
+//	uvarint  C, H and P, the sizes of the run counts and run heads columns and of the packed
+//	         runs, and a byte hm, the hex mark: only with bit 2
 //	T bytes  timestamps, in non-decreasing order (timeColumn)
 //	L bytes  the lines' lengths, uvarint each (empty when the lines are separated)
 //	M bytes  the structured metadata, per entry: uvarint count, then count pairs of uvarint
 //	         symbol references (name, value), in label order
 //	S bytes  per entry: uvarint layout number (0: none), then for a layout its varint distance
+//	C bytes  per entry: uvarint number of hex runs its line had
+//	H bytes  per run, in line order: uvarint head (hexRunAt.head): a length, or a repeat
 //	planes   the timestamp deltas' low bytes, k × (entries-1) (the column's k, below)
+//	P bytes  the digits of the runs that are not repeats, packed (appendPacked), in order
 //	lines    the lines back to back, in the same order, each followed by the separator when
-//	         flags says so; a stamped line holds esc where its stamp was
+//	         flags says so; a stamped line holds esc where its stamp was, a line with runs hm
+//	         where each was
 //
 // and stored compressed as two parts: everything before the lines, then the lines, with the
-// planes kept as they are between them (compressBlock). Keeping the lines apart from the rest
+// planes and packed runs kept as they are between them (compressBlock). Keeping the lines apart from the rest
 // is worth about a seventh of a chunk's size: a timestamp delta is a few nearly random bytes per entry, and mixed into the
 // text they spoil the codec's model of it (zstd's literal Huffman tables above all); columns
 // let the codec see runs of alike values (a metadata count of 0 on every entry costs nearly
@@ -52,9 +58,9 @@ import (
 // every byte on its continuation flag and mixes them with the compressible high bytes. The
 // writer picks k from the mean delta so that the bytes below it are the nearly random ones.
 //
-// Version 3 had no bit 1, version 2 had no flags or separator and stored every delta as one
-// uvarint, and version 1 interleaved the fields entry by entry (ts, len, line, nmeta, refs);
-// all are read, never written.
+// Version 4 had no bit 2, version 3 no bit 1, version 2 had no flags or separator and stored
+// every delta as one uvarint, and version 1 interleaved the fields entry by entry (ts, len,
+// line, nmeta, refs); all are read, never written.
 
 const (
 	// DefaultBlockSize is the raw size at which a head block is cut, as in Loki (256 KiB).
@@ -74,9 +80,13 @@ const (
 	flagSeparated = 1 << 0
 	// flagStamped (version 4): the preamble goes on with the stamps column's size and the
 	// escape byte, and lines may hold a stamp mark (stamp.go).
-	flagStamped  = 1 << 1
+	flagStamped = 1 << 1
+	// flagHex (version 5): the preamble goes on with the sizes of the hex run columns and the
+	// hex mark, and lines may hold hex marks (hexrun.go).
+	flagHex      = 1 << 2
 	flagsKnownV3 = flagSeparated
-	flagsKnown   = flagSeparated | flagStamped
+	flagsKnownV4 = flagSeparated | flagStamped
+	flagsKnown   = flagSeparated | flagStamped | flagHex
 )
 
 // pow10 are the delta scales a timestamp column (version 3 and later) may use.
@@ -85,11 +95,17 @@ var pow10 = [10]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 // blockLayout is where the parts of a raw block start, as columnStarts finds them.
 type blockLayout struct {
 	ts, lens, meta, stamps, lines int
-	// planes is where version 4's timestamp planes start, after the stamps column; they end
-	// where the lines start. In version 3 they sit inside the timestamp column.
-	planes int
-	sep    int // the line separator, or -1 when the L column holds lengths
-	esc    int // the stamp mark, or -1 when the block has no stamps
+	// hexCounts and hexHeads are where version 5's hex run columns start (both empty
+	// without hex runs): the runs per line, then a head per run. They follow the stamps column.
+	hexCounts, hexHeads int
+	// planes is where version 4's timestamp planes start, after the stamps column (version
+	// 5: after the hex run columns); packed, where version 5's packed hex runs start, after
+	// the planes; they end where the lines start. In version 3 the planes sit inside the
+	// timestamp column.
+	planes, packed int
+	sep            int // the line separator, or -1 when the L column holds lengths
+	esc            int // the stamp mark, or -1 when the block has no stamps
+	hexMark        int // the hex mark, or -1 when the block has no hex runs
 }
 
 // columnStarts parses the preamble of a raw block of format version 2 or later, of entries
@@ -98,8 +114,8 @@ func columnStarts(raw []byte, version, entries int) (blockLayout, error) {
 	t, pos := uvarint(raw, 0)
 	l, pos := uvarint(raw, pos)
 	m, pos := uvarint(raw, pos)
-	var s uint64
-	lay := blockLayout{sep: -1, esc: -1}
+	var s, hc, hh, hp uint64
+	lay := blockLayout{sep: -1, esc: -1, hexMark: -1}
 	if pos >= 0 && version >= 3 {
 		if pos+2 > len(raw) {
 			return lay, errors.New("block preamble truncated")
@@ -107,8 +123,11 @@ func columnStarts(raw []byte, version, entries int) (blockLayout, error) {
 		flags, sep := raw[pos], raw[pos+1]
 		pos += 2
 		known := byte(flagsKnown)
-		if version == 3 {
+		switch version {
+		case 3:
 			known = flagsKnownV3
+		case 4:
+			known = flagsKnownV4
 		}
 		if flags&^known != 0 || (flags&flagSeparated == 0 && sep != 0) {
 			return lay, fmt.Errorf("block flags %#x, separator %#x: unknown", flags, sep)
@@ -131,14 +150,30 @@ func columnStarts(raw []byte, version, entries int) (blockLayout, error) {
 			}
 			lay.esc = int(esc)
 		}
+		if flags&flagHex != 0 {
+			hc, pos = uvarint(raw, pos)
+			hh, pos = uvarint(raw, pos)
+			hp, pos = uvarint(raw, pos)
+			if pos < 0 || pos >= len(raw) {
+				return lay, errors.New("block preamble truncated")
+			}
+			mark := raw[pos]
+			pos++
+			if mark == 0 || mark >= 0x20 || (lay.sep >= 0 && mark == sep) || (lay.esc >= 0 && int(mark) == lay.esc) {
+				return lay, fmt.Errorf("hex mark %#x: not a control byte apart from the separator and the stamp mark", mark)
+			}
+			lay.hexMark = int(mark)
+		}
 	}
-	if pos < 0 || t > uint64(len(raw)) || l > uint64(len(raw)) || m > uint64(len(raw)) || s > uint64(len(raw)) ||
-		t+l+m+s > uint64(len(raw)-pos) {
+	n := uint64(len(raw))
+	if pos < 0 || t > n || l > n || m > n || s > n || hc > n || hh > n || hp > n ||
+		t+l+m+s+hc+hh+hp > uint64(len(raw)-pos) {
 		return lay, errors.New("column sizes out of range")
 	}
 	lay.ts, lay.lens, lay.meta = pos, pos+int(t), pos+int(t+l)
-	lay.stamps, lay.planes = pos+int(t+l+m), pos+int(t+l+m+s)
-	lay.lines = lay.planes
+	lay.stamps, lay.hexCounts, lay.hexHeads = pos+int(t+l+m), pos+int(t+l+m+s), pos+int(t+l+m+s+hc)
+	lay.planes = pos + int(t+l+m+s+hc+hh)
+	lay.packed, lay.lines = lay.planes, lay.planes
 	if version < 4 {
 		return lay, nil
 	}
@@ -146,10 +181,11 @@ func columnStarts(raw []byte, version, entries int) (blockLayout, error) {
 	if err != nil {
 		return lay, err
 	}
-	if entries < 1 || k*(entries-1) > len(raw)-lay.planes {
+	if entries < 1 || k*(entries-1) > len(raw)-lay.planes-int(hp) {
 		return lay, errors.New("timestamp planes truncated")
 	}
-	lay.lines += k * (entries - 1)
+	lay.packed += k * (entries - 1)
+	lay.lines = lay.packed + int(hp)
 	return lay, nil
 }
 
@@ -177,6 +213,8 @@ type entryView struct {
 	// distance from ts in the layout's units (stamp.go).
 	stamp  uint8
 	stampD int64
+	// hexFirst and hexN are the line's hex runs: the decoder's runs[hexFirst:][:hexN].
+	hexFirst, hexN int32
 }
 
 var errTruncated = errors.New("entry truncated")
@@ -194,9 +232,13 @@ type blockDecoder struct {
 	lenPos, lenEnd     int
 	metaPos, metaEnd   int
 	stampPos, stampEnd int // version 4: the stamps column, empty when esc < 0
+	hexPos, hexEnd     int // version 5: the hex run counts column, empty when hexMark < 0
 	line               int
 	sep                int // version 3 and later: the line separator, or -1
 	esc                int // version 4: the stamp mark, or -1
+	hexMark            int // version 5: the hex mark, or -1
+	runs               []hexRun
+	nextRun            int // the run of the next entry's line
 	// Version 3 timestamps: the first one, the scale and low-byte planes of the deltas.
 	first  int64
 	scale  uint64
@@ -209,7 +251,7 @@ type blockDecoder struct {
 
 // reset starts decoding raw, a block of the given format version described by meta.
 func (d *blockDecoder) reset(raw []byte, meta BlockMeta, version int) error {
-	*d = blockDecoder{raw: raw, meta: meta, tsEnd: len(raw), version: version, sep: -1, esc: -1}
+	*d = blockDecoder{raw: raw, meta: meta, tsEnd: len(raw), version: version, sep: -1, esc: -1, hexMark: -1, runs: d.runs[:0]}
 	if version == 1 {
 		return nil
 	}
@@ -220,9 +262,15 @@ func (d *blockDecoder) reset(raw []byte, meta BlockMeta, version int) error {
 	d.pos, d.tsEnd = lay.ts, lay.lens
 	d.lenPos, d.lenEnd = lay.lens, lay.meta
 	d.metaPos, d.metaEnd = lay.meta, lay.stamps
-	d.stampPos, d.stampEnd = lay.stamps, lay.planes
+	d.stampPos, d.stampEnd = lay.stamps, lay.hexCounts
+	d.hexPos, d.hexEnd = lay.hexCounts, lay.hexHeads
 	d.line = lay.lines
-	d.sep, d.esc = lay.sep, lay.esc
+	d.sep, d.esc, d.hexMark = lay.sep, lay.esc, lay.hexMark
+	if d.hexMark >= 0 {
+		if d.runs, err = parseHexRuns(d.runs, raw[lay.hexHeads:lay.planes], raw[lay.packed:lay.lines], lay.packed); err != nil {
+			return err
+		}
+	}
 	if version < 3 {
 		return nil
 	}
@@ -235,7 +283,7 @@ func (d *blockDecoder) reset(raw []byte, meta BlockMeta, version int) error {
 	d.scale, d.k = pow10[col[pos-2]], k
 	deltas := meta.Entries - 1
 	if version >= 4 { // the planes follow the stamps column; columnStarts checked their size
-		d.planes, d.pos = raw[lay.planes:lay.lines], pos
+		d.planes, d.pos = raw[lay.planes:lay.packed], pos
 		return nil
 	}
 	if deltas < 0 || k*deltas > len(col)-pos {
@@ -258,7 +306,8 @@ func (d *blockDecoder) done() (bool, error) {
 	if d.n != d.meta.Entries {
 		return true, fmt.Errorf("block holds %d entries, index says %d", d.n, d.meta.Entries)
 	}
-	if d.version >= 2 && (d.pos != d.tsEnd || d.lenPos != d.lenEnd || d.metaPos != d.metaEnd || d.stampPos != d.stampEnd || d.line != len(d.raw)) {
+	if d.version >= 2 && (d.pos != d.tsEnd || d.lenPos != d.lenEnd || d.metaPos != d.metaEnd || d.stampPos != d.stampEnd ||
+		d.hexPos != d.hexEnd || d.nextRun != len(d.runs) || d.line != len(d.raw)) {
 		return true, errors.New("block holds bytes after its last entry")
 	}
 	return true, nil
@@ -374,6 +423,14 @@ func (d *blockDecoder) next() (entryView, error) {
 			v.stamp = uint8(num)
 		}
 		d.stampPos = p
+	}
+	if d.hexMark >= 0 {
+		n, p := uvarint(d.raw[:d.hexEnd], d.hexPos)
+		if p < 0 || n > uint64(len(d.runs)-d.nextRun) {
+			return v, errors.New("hex run counts column truncated or past the runs")
+		}
+		v.hexFirst, v.hexN = int32(d.nextRun), int32(n)
+		d.hexPos, d.nextRun = p, d.nextRun+int(n)
 	}
 	d.prevTs = v.ts
 	d.n++

@@ -286,9 +286,10 @@ func grow(buf []byte, n int) []byte {
 	return buf[:n]
 }
 
-// compressBlock appends the stored form (format version 4) of raw, a block's raw bytes holding
-// entries entries, to dst: the compressed head columns and the compressed lines, each in its
-// own frame of enc, and between them the timestamp planes as they are, after their sizes:
+// compressBlock appends the stored form (format version 4 and later) of raw, a block's raw bytes
+// holding entries entries, to dst: the compressed head columns and the compressed lines, each in
+// its own frame of enc, and between them the timestamp planes and packed hex runs as they are,
+// after their sizes:
 //
 //	uvarint  R, the raw size of the first part (the column sizes, the head columns, the planes)
 //	uvarint  C, the compressed size of the first part but its planes

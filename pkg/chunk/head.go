@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -48,6 +49,10 @@ type Head struct {
 	deltas  []uint64 // the stored timestamp deltas of the block being written
 	stamps  []stampAt
 	stamper stamper
+	// The hex runs of the block being written, in order, and how many each line has.
+	hexRuns   []hexRunAt
+	hexCounts []uint32
+	hexKeys   []uint64 // the first eight digits of each run, to find repeats
 	// The symbol references of the last metadata appended (refsOf), and its size.
 	refsTemp []uint32
 	refsOf   labels.Labels
@@ -312,20 +317,21 @@ func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 		separated = !h.anyLineHolds(order, sep)
 	}
 
-	// Stamps, if the block has a mark for them: a control byte no line holds.
+	// Stamps, if the block has a mark for them: a control byte no line holds; then hex runs,
+	// if there is another.
 	esc, stamps := h.findStamps(order, stamp, separated, sep)
+	hexMark, runs := h.findHexRuns(order, stamp, separated, sep, esc, stamps)
 
 	// The columns' sizes go first, so measure them before writing them.
 	tsLen := uvarintLen(uint64(first<<1)^uint64(first>>63)) + 2
 	lensLen, metaLen, stampsLen := 0, 0, 0
+	nextRun := 0
 	for i, idx := range order {
 		en := &h.entries[idx]
 		if !separated {
-			l := int(en.lineLen)
-			if stamps != nil && stamps[i].num > 0 {
-				l -= stampFormats[stamps[i].num-1].width - 1
-			}
-			lensLen += uvarintLen(uint64(l))
+			var lineRuns []hexRunAt
+			lineRuns, nextRun = h.lineRuns(runs, i, nextRun)
+			lensLen += uvarintLen(uint64(h.storedLen(i, idx, stamps, lineRuns)))
 		}
 		if stamps != nil {
 			stampsLen += uvarintLen(uint64(stamps[i].num))
@@ -342,6 +348,18 @@ func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 	for _, d := range deltas {
 		tsLen += uvarintLen(d >> shift)
 	}
+	countsLen, headsLen, packLen := 0, 0, 0
+	if runs != nil {
+		for _, c := range h.hexCounts {
+			countsLen += uvarintLen(uint64(c))
+		}
+		for _, r := range runs {
+			headsLen += uvarintLen(r.head())
+			if r.rep == 0 {
+				packLen += packedLen(int(r.n))
+			}
+		}
+	}
 	dst = appendUvarint(dst, uint64(tsLen))
 	dst = appendUvarint(dst, uint64(lensLen))
 	dst = appendUvarint(dst, uint64(metaLen))
@@ -354,10 +372,19 @@ func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 	if stamps != nil {
 		flags |= flagStamped
 	}
+	if runs != nil {
+		flags |= flagHex
+	}
 	dst = append(dst, flags, sep)
 	if stamps != nil {
 		dst = appendUvarint(dst, uint64(stampsLen))
 		dst = append(dst, esc)
+	}
+	if runs != nil {
+		dst = appendUvarint(dst, uint64(countsLen))
+		dst = appendUvarint(dst, uint64(headsLen))
+		dst = appendUvarint(dst, uint64(packLen))
+		dst = append(dst, hexMark)
 	}
 
 	dst = appendVarint(dst, first)
@@ -366,12 +393,11 @@ func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 		dst = appendUvarint(dst, d>>shift)
 	}
 	if !separated {
+		nextRun = 0
 		for i, idx := range order {
-			l := int(h.entries[idx].lineLen)
-			if stamps != nil && stamps[i].num > 0 {
-				l -= stampFormats[stamps[i].num-1].width - 1
-			}
-			dst = appendUvarint(dst, uint64(l))
+			var lineRuns []hexRunAt
+			lineRuns, nextRun = h.lineRuns(runs, i, nextRun)
+			dst = appendUvarint(dst, uint64(h.storedLen(i, idx, stamps, lineRuns)))
 		}
 	}
 	for _, idx := range order {
@@ -387,27 +413,134 @@ func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 			dst = appendVarint(dst, st.d)
 		}
 	}
-	// The planes close the first part, where the store keeps them as they are (compressBlock).
+	if runs != nil {
+		for _, c := range h.hexCounts {
+			dst = appendUvarint(dst, uint64(c))
+		}
+		for _, r := range runs {
+			dst = appendUvarint(dst, r.head())
+		}
+	}
+	// The planes and the packed hex runs close the first part, where the store keeps them as
+	// they are (compressBlock).
 	for b := range k {
 		for _, d := range deltas {
 			dst = append(dst, byte(d>>(8*b)))
 		}
 	}
+	for _, r := range runs {
+		if r.rep == 0 {
+			dst = appendPacked(dst, h.lines[r.at:r.at+r.n])
+		}
+	}
+	nextRun = 0
 	for i, idx := range order {
 		en := &h.entries[idx]
 		line := h.lines[en.lineOff : en.lineOff+en.lineLen]
+		// The line's stamp and runs, in line order, each replaced by its mark.
+		stampOff := -1
 		if stamps != nil && stamps[i].num > 0 {
-			st := stamps[i]
-			dst = append(dst, line[:st.off]...)
-			dst = append(dst, esc)
-			line = line[int(st.off)+stampFormats[st.num-1].width:]
+			stampOff = int(stamps[i].off)
 		}
-		dst = append(dst, line...)
+		var lineRuns []hexRunAt
+		lineRuns, nextRun = h.lineRuns(runs, i, nextRun)
+		pos := 0
+		for stampOff >= 0 || len(lineRuns) > 0 {
+			if stampOff >= 0 && (len(lineRuns) == 0 || stampOff < int(lineRuns[0].at-en.lineOff)) {
+				dst = append(dst, line[pos:stampOff]...)
+				dst = append(dst, esc)
+				pos = stampOff + stampFormats[stamps[i].num-1].width
+				stampOff = -1
+				continue
+			}
+			at := int(lineRuns[0].at - en.lineOff)
+			dst = append(dst, line[pos:at]...)
+			dst = append(dst, hexMark)
+			pos = at + int(lineRuns[0].n)
+			lineRuns = lineRuns[1:]
+		}
+		dst = append(dst, line[pos:]...)
 		if separated {
 			dst = append(dst, sep)
 		}
 	}
 	return dst
+}
+
+// lineRuns returns the runs of the i-th line of the block being written, which start at
+// runs[next], and where the next line's start.
+func (h *Head) lineRuns(runs []hexRunAt, i, next int) ([]hexRunAt, int) {
+	if runs == nil {
+		return nil, next
+	}
+	end := next + int(h.hexCounts[i])
+	return runs[next:end], end
+}
+
+// storedLen is the length of the line of entry idx, the i-th of the block being written, once
+// its stamp and its hex runs, lineRuns, are replaced by their marks.
+func (h *Head) storedLen(i int, idx int32, stamps []stampAt, lineRuns []hexRunAt) int {
+	l := int(h.entries[idx].lineLen)
+	if stamps != nil && stamps[i].num > 0 {
+		l -= stampFormats[stamps[i].num-1].width - 1
+	}
+	for _, r := range lineRuns {
+		l -= int(r.n) - 1
+	}
+	return l
+}
+
+// findHexRuns finds the hex runs of the lines order lists, outside their stamps, when stamp
+// is set (a block to be stored) and a control byte other than the separator and the stamp mark
+// is in no line, to mark them with. It returns the mark and the runs in line order, each
+// marked as a repeat of an earlier one where it is, and sets h.hexCounts; the runs are nil when
+// no line has one.
+func (h *Head) findHexRuns(order []int32, stamp, separated bool, sep, esc byte, stamps []stampAt) (byte, []hexRunAt) {
+	if !stamp {
+		return 0, nil
+	}
+	mark := byte(1)
+	for ; mark < 0x20; mark++ {
+		if (!separated || mark != sep) && (stamps == nil || mark != esc) && !h.anyLineHolds(order, mark) {
+			break
+		}
+	}
+	if mark == 0x20 {
+		return 0, nil
+	}
+	runs, counts := h.hexRuns[:0], h.hexCounts[:0]
+	for i, idx := range order {
+		en := &h.entries[idx]
+		from, to := -1, -1
+		if stamps != nil && stamps[i].num > 0 {
+			from = int(stamps[i].off)
+			to = from + stampFormats[stamps[i].num-1].width
+		}
+		n := len(runs)
+		runs = appendHexRuns(runs, h.lines[en.lineOff:en.lineOff+en.lineLen], en.lineOff, from, to)
+		counts = append(counts, uint32(len(runs)-n))
+	}
+	// A run equal to a recent one is stored as a repeat. The first eight digits (every run has
+	// sixteen) tell most runs apart without comparing them whole.
+	keys := h.hexKeys[:0]
+	for j := range runs {
+		r := &runs[j]
+		run := h.lines[r.at : r.at+r.n]
+		key := binary.LittleEndian.Uint64(run)
+		keys = append(keys, key)
+		for back := 1; back <= hexRepeatWindow && back <= j; back++ {
+			if p := runs[j-back]; keys[j-back] == key && p.n == r.n && bytes.Equal(h.lines[p.at:p.at+p.n], run) {
+				r.rep = uint8(back)
+				break
+			}
+		}
+	}
+	h.hexKeys = keys
+	h.hexRuns, h.hexCounts = runs, counts
+	if len(runs) == 0 {
+		return 0, nil
+	}
+	return mark, runs
 }
 
 // findStamps finds the stamps of the lines order lists, when stamp is set and a control byte

@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -38,9 +39,10 @@ type Iterator struct {
 	backward      bool
 	filter        LineFilter
 	needle        []byte // see Prefilter
-	// needleSafe: a search of a stamped block's lines as stored finds needle in every line
-	// whose stamp rendered back holds it (stampSafeNeedle).
-	needleSafe bool
+	// stampSafe: a search of a stamped block's lines as stored finds needle in every line
+	// whose stamp rendered back holds it (stampSafeNeedle); hexSafe, the same for a block
+	// with hex runs (hexSafeNeedle).
+	stampSafe, hexSafe bool
 
 	pending []blockSource // blocks not yet opened, in the order they can first contribute
 	active  []*cursor     // opened blocks with a current entry
@@ -94,7 +96,8 @@ type cursor struct {
 	// expandSearch: the block elided stamps and the needle is not safe to look for in the
 	// lines as stored, so each line is rebuilt before it is searched.
 	expandSearch bool
-	// exp holds the line of the entry whose lineStart is expAt-1 rebuilt with its stamp.
+	// exp holds the line of the entry whose lineStart is expAt-1 rebuilt with its stamp and
+	// hex runs.
 	exp    []byte
 	expAt  int32
 	render stampRenderer
@@ -103,7 +106,11 @@ type cursor struct {
 var cursors = sync.Pool{New: func() any { return &cursor{hit: -1} }}
 
 func (c *cursor) release() {
-	c.dec = blockDecoder{}
+	runs := c.dec.runs[:0]
+	if cap(runs) > 64<<10 {
+		runs = nil
+	}
+	c.dec = blockDecoder{runs: runs} // the runs' table is reused
 	c.hit, c.noMore, c.skip, c.expandSearch, c.expAt = -1, false, false, false, 0
 	c.render.num = 0
 	c.views = c.views[:0]
@@ -269,10 +276,10 @@ func (it *Iterator) open(s blockSource) *cursor {
 			out, err = decompress(it.enc, c.buf, s.data, s.meta.RawSize)
 		} else {
 			// With a needle, the lines are decoded and searched first, and a block without
-			// the needle goes no further. A needle that may overlap a stamp cannot be
-			// looked for before the block's flags are read.
+			// the needle goes no further. A needle that may overlap a stamp or a hex run
+			// cannot be looked for before the block's flags are read.
 			needle := it.needle
-			if it.version >= 4 && !it.needleSafe {
+			if (it.version >= 4 && !it.stampSafe) || (it.version >= 5 && !it.hexSafe) {
 				needle = nil
 			}
 			out, found, err = decompressBlockFor(it.enc, c.buf, s.data, s.meta.RawSize, it.version, needle)
@@ -299,7 +306,7 @@ func (it *Iterator) open(s blockSource) *cursor {
 		c.release()
 		return nil
 	}
-	c.expandSearch = it.needle != nil && c.dec.esc >= 0 && !it.needleSafe
+	c.expandSearch = it.needle != nil && ((c.dec.esc >= 0 && !it.stampSafe) || (c.dec.hexMark >= 0 && !it.hexSafe))
 	if it.needle != nil && s.raw != nil && it.version != 1 && !c.expandSearch && !bytes.Contains(raw[c.dec.line:], it.needle) {
 		c.skip = true // a head block's snapshot: its lines are at hand
 		return c
@@ -400,23 +407,71 @@ func (it *Iterator) keep(c *cursor, v entryView) (keep, ok bool) {
 	return true, true
 }
 
-// line returns v's line, rebuilt with its stamp in c.exp when the block elided it. It records
-// an error in it.err and returns false when the stamp cannot be rebuilt.
+// line returns v's line, rebuilt in c.exp when the block elided its stamp or hex runs. It
+// records an error in it.err and returns false when the line cannot be rebuilt.
 func (it *Iterator) line(c *cursor, v *entryView) ([]byte, bool) {
 	raw := c.dec.raw[v.lineStart:v.lineEnd]
-	if v.stamp == 0 {
+	if v.stamp == 0 && v.hexN == 0 {
 		return raw, true
 	}
 	if c.expAt == v.lineStart+1 {
 		return c.exp, true
 	}
-	exp, err := expandStamp(c.exp[:0], raw, byte(c.dec.esc), int(v.stamp), v.stampD, v.ts, &c.render)
+	var err error
+	exp := c.exp[:0]
+	if v.hexN > 0 {
+		exp, err = c.rebuild(exp, raw, v)
+	} else {
+		exp, err = expandStamp(exp, raw, byte(c.dec.esc), int(v.stamp), v.stampD, v.ts, &c.render)
+	}
 	if err != nil {
 		it.fail(c, err)
 		return nil, false
 	}
 	c.exp, c.expAt = exp, v.lineStart+1
 	return exp, true
+}
+
+// rebuild appends v's line, raw as stored, with its hex runs and stamp (if it has one) put back
+// in one pass. The line must hold exactly v.hexN hex marks and, stamped, a stamp mark.
+func (c *cursor) rebuild(dst, raw []byte, v *entryView) ([]byte, error) {
+	stampAt := -1
+	if v.stamp > 0 {
+		if stampAt = bytes.IndexByte(raw, byte(c.dec.esc)); stampAt < 0 {
+			return dst, errors.New("stamped line holds no stamp mark")
+		}
+	}
+	mark := byte(c.dec.hexMark)
+	pos := 0
+	var err error
+	for _, r := range c.dec.runs[v.hexFirst : v.hexFirst+v.hexN] {
+		at := bytes.IndexByte(raw[pos:], mark)
+		if at < 0 {
+			return dst, fmt.Errorf("line holds fewer hex marks than its %d runs", v.hexN)
+		}
+		at += pos
+		if stampAt >= pos && stampAt < at {
+			dst = append(dst, raw[pos:stampAt]...)
+			if dst, err = appendStampAt(dst, int(v.stamp), v.stampD, v.ts, &c.render); err != nil {
+				return dst, err
+			}
+			pos = stampAt + 1
+		}
+		dst = append(dst, raw[pos:at]...)
+		dst = appendUnpacked(dst, c.dec.raw[r.off:], int(r.n))
+		pos = at + 1
+	}
+	if bytes.IndexByte(raw[pos:], mark) >= 0 {
+		return dst, fmt.Errorf("line holds more hex marks than its %d runs", v.hexN)
+	}
+	if stampAt >= pos {
+		dst = append(dst, raw[pos:stampAt]...)
+		if dst, err = appendStampAt(dst, int(v.stamp), v.stampD, v.ts, &c.render); err != nil {
+			return dst, err
+		}
+		pos = stampAt + 1
+	}
+	return append(dst, raw[pos:]...), nil
 }
 
 // Prefilter declares that every line the iterator's filter accepts contains needle, as the
@@ -427,7 +482,7 @@ func (it *Iterator) line(c *cursor, v *entryView) ([]byte, bool) {
 func (it *Iterator) Prefilter(needle []byte) *Iterator {
 	if len(needle) > 0 {
 		it.needle = needle
-		it.needleSafe = stampSafeNeedle(needle)
+		it.stampSafe, it.hexSafe = stampSafeNeedle(needle), hexSafeNeedle(needle)
 	}
 	return it
 }

@@ -581,13 +581,21 @@ func expandStamp(dst, line []byte, esc byte, num int, d, ts int64, r *stampRende
 	if at < 0 {
 		return dst, errors.New("stamped line holds no stamp mark")
 	}
+	dst = append(dst, line[:at]...)
+	dst, err := appendStampAt(dst, num, d, ts, r)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, line[at+1:]...), nil
+}
+
+// appendStampAt appends the stamp of layout num d units away from the entry timestamp ts.
+func appendStampAt(dst []byte, num int, d, ts int64, r *stampRenderer) ([]byte, error) {
 	t, ok := stampFormats[num-1].stampInstant(ts, d)
 	if !ok {
 		return dst, fmt.Errorf("stamp %d units from %d out of range", d, ts)
 	}
-	dst = append(dst, line[:at]...)
-	dst = r.appendStamp(dst, num, t)
-	return append(dst, line[at+1:]...), nil
+	return r.appendStamp(dst, num, t), nil
 }
 
 // stampSafeNeedle reports whether a search for needle in a stamped block's lines, marks and
