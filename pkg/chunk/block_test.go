@@ -44,14 +44,17 @@ func TestBlockLayoutChoices(t *testing.T) {
 		exp, k  byte
 		entries int
 	}{
-		{"plain lines, nanosecond gaps of seconds", lines(500, ""), times(500, func() int64 { return 1 + r.Int64N(8e9) }), '\n', 0, 3, 500},
-		{"a line with a newline", lines(500, "\n\tat Foo.bar(Foo.java:1)"), times(500, func() int64 { return 1 + r.Int64N(8e9) }), 0, 0, 3, 500},
-		{"newline and NUL", lines(500, "\n\x00"), times(500, func() int64 { return 1 + r.Int64N(8e9) }), -1, 0, 3, 500},
-		{"millisecond stamps", lines(500, ""), times(500, func() int64 { return 1e6 * (1 + r.Int64N(4000)) }), '\n', 6, 0, 500},
-		{"second stamps, microsecond gaps", lines(500, ""), times(500, func() int64 { return 1e3 * (1 + r.Int64N(1e6)) }), '\n', 3, 1, 500},
+		{"plain lines, nanosecond gaps of seconds", lines(500, ""), times(500, func() int64 { return 1 + r.Int64N(8e9) }), '\n', 0, 4, 500},
+		{"a line with a newline", lines(500, "\n\tat Foo.bar(Foo.java:1)"), times(500, func() int64 { return 1 + r.Int64N(8e9) }), 0, 0, 4, 500},
+		{"newline and NUL", lines(500, "\n\x00"), times(500, func() int64 { return 1 + r.Int64N(8e9) }), -1, 0, 4, 500},
+		// A steady cadence: the byte above the three nearly random ones takes two values.
+		{"every 10s, jittered to the nanosecond", lines(500, ""), times(500, func() int64 { return 10e9 + r.Int64N(1e5) }), '\n', 0, 3, 500},
+		{"millisecond stamps", lines(500, ""), times(500, func() int64 { return 1e6 * (1 + r.Int64N(4000)) }), '\n', 6, 1, 500},
+		{"millisecond stamps every second", lines(500, ""), times(500, func() int64 { return 1e6 * (1000 + r.Int64N(3)) }), '\n', 6, 0, 500},
+		{"second stamps, microsecond gaps", lines(500, ""), times(500, func() int64 { return 1e3 * (1 + r.Int64N(1e6)) }), '\n', 3, 2, 500},
 		{"equal timestamps", lines(500, ""), times(500, func() int64 { return 0 }), '\n', 9, 0, 500},
 		{"one entry", lines(1, ""), times(1, func() int64 { return 0 }), '\n', 0, 0, 1},
-		{"empty lines", make([]string, 50), times(50, func() int64 { return 1 + r.Int64N(1000) }), '\n', 0, 0, 50},
+		{"empty lines", make([]string, 50), times(50, func() int64 { return 1 + r.Int64N(1000) }), '\n', 0, 1, 50},
 		{"huge gaps", lines(3, ""), []int64{math.MinInt64 + 5, 0, math.MaxInt64}, '\n', 0, 7, 3},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

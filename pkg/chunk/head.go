@@ -308,6 +308,14 @@ func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 	if n > 1 {
 		mean := uint64(last-first) / pow10[exp] / uint64(n-1)
 		k = max(0, (bits.Len64(mean)-4)/8)
+		// The bytes above those still vary widely from delta to delta when the gaps are drawn
+		// at random rather than kept by a steady cadence, and then their uvarints, a byte or
+		// two of nearly random bits, compress worse than one more plane: a plane byte costs 8
+		// bits, where zstd stores such uvarints as they are. A steady cadence leaves a few
+		// values there, which compress to nearly nothing as they are.
+		if wide := (bits.Len64(mean) + 1) / 8; wide > k && manyValues(deltas, uint(8*k), 16) {
+			k = wide
+		}
 	}
 	shift := uint(8 * k)
 	// A separator no line holds, if there is one.
@@ -541,6 +549,27 @@ func (h *Head) findHexRuns(order []int32, stamp, separated bool, sep, esc byte, 
 		return 0, nil
 	}
 	return mark, runs
+}
+
+// manyValues reports whether the deltas shifted right by shift take more than limit values.
+func manyValues(deltas []uint64, shift uint, limit int) bool {
+	var seen [32]uint64
+	n := 0
+outer:
+	for _, d := range deltas {
+		v := d >> shift
+		for _, s := range seen[:n] {
+			if s == v {
+				continue outer
+			}
+		}
+		if n == limit {
+			return true
+		}
+		seen[n] = v
+		n++
+	}
+	return false
 }
 
 // findStamps finds the stamps of the lines order lists, when stamp is set and a control byte
