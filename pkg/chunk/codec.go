@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/flate"
@@ -21,25 +22,9 @@ import (
 // speed does not depend on the level. Measurements are in FORMAT.md.
 const zstdLevel = zstd.SpeedFastest
 
-// Encoders and decoders are pooled: a zstd encoder costs hundreds of KiB and microseconds to
-// build, a gzip writer a few hundred KiB. s2 and snappy are stateless block functions.
+// Decoders and writers are pooled: a zstd decoder or a gzip writer costs hundreds of KiB to
+// build. s2 and snappy are stateless block functions. zstd encoders are kept apart, below.
 var (
-	zstdEncoders = sync.Pool{New: func() any {
-		e, err := zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstdLevel),
-			zstd.WithEncoderConcurrency(1),
-			// Blocks carry their own CRC32-C, so the frame checksum would be checked twice.
-			zstd.WithEncoderCRC(false),
-			zstd.WithLowerEncoderMem(true),
-			// Blocks are at most a few hundred KiB: a longer window only costs each pooled
-			// encoder a bigger history buffer (4 MiB instead of 640 KiB).
-			zstd.WithWindowSize(1<<19),
-		)
-		if err != nil {
-			panic(fmt.Sprintf("chunk: build zstd encoder with fixed options: %v", err))
-		}
-		return e
-	}}
 	zstdDecoders = sync.Pool{New: func() any {
 		d, err := zstd.NewReader(nil,
 			zstd.WithDecoderConcurrency(1),
@@ -58,6 +43,54 @@ var (
 	byteReaders  = sync.Pool{New: func() any { return new(bytes.Reader) }}
 	lz4Writers   = sync.Pool{New: func() any { return new(lz4.Compressor) }}
 )
+
+// zstdEncoders holds the zstd encoders, at most one per CPU (GOMAXPROCS when the package is
+// loaded): a compression waits for a free one rather than building another. An encoder keeps
+// about a megabyte of tables and history; a sync.Pool built one per concurrent compression
+// (an ingester compresses in every pushing goroutine) and dropped them at each GC, to be
+// built again, and more encoders than CPUs compress no faster.
+var zstdEncoders = make(chan *zstd.Encoder, max(1, runtime.GOMAXPROCS(0)))
+
+// zstdEncoderSlots counts the encoders not built yet: taking one from it builds an encoder.
+var zstdEncoderSlots = func() chan struct{} {
+	c := make(chan struct{}, cap(zstdEncoders))
+	for range cap(c) {
+		c <- struct{}{}
+	}
+	return c
+}()
+
+// getZstdEncoder returns a free encoder, building one when fewer than the limit exist.
+func getZstdEncoder() *zstd.Encoder {
+	select {
+	case e := <-zstdEncoders:
+		return e
+	default:
+	}
+	select {
+	case e := <-zstdEncoders:
+		return e
+	case <-zstdEncoderSlots:
+		return newZstdEncoder()
+	}
+}
+
+func newZstdEncoder() *zstd.Encoder {
+	e, err := zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstdLevel),
+		zstd.WithEncoderConcurrency(1),
+		// Blocks carry their own CRC32-C, so the frame checksum would be checked twice.
+		zstd.WithEncoderCRC(false),
+		zstd.WithLowerEncoderMem(true),
+		// Blocks are at most a few hundred KiB: a longer window only costs each encoder a
+		// bigger history buffer (4 MiB instead of 640 KiB).
+		zstd.WithWindowSize(1<<19),
+	)
+	if err != nil {
+		panic(fmt.Sprintf("chunk: build zstd encoder with fixed options: %v", err))
+	}
+	return e
+}
 
 // An lz4 block is stored behind one byte: lz4Compressed, or lz4Stored for data lz4 could not
 // shrink (lz4's block format has no stored mode of its own).
@@ -84,9 +117,9 @@ func compress(enc Encoding, dst, src []byte) ([]byte, error) {
 	case EncS2:
 		return appendBlockCodec(dst, s2.MaxEncodedLen(len(src)), func(d []byte) []byte { return s2.Encode(d, src) }), nil
 	case EncZstd:
-		e := zstdEncoders.Get().(*zstd.Encoder)
+		e := getZstdEncoder()
 		dst = e.EncodeAll(src, dst)
-		zstdEncoders.Put(e)
+		zstdEncoders <- e
 		return dst, nil
 	case EncLZ4:
 		return appendBlockCodec(dst, 1+lz4.CompressBlockBound(len(src)), func(d []byte) []byte {

@@ -2,6 +2,9 @@ package chunk
 
 import (
 	"bytes"
+	"errors"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -153,5 +156,44 @@ func BenchmarkBlockDecode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestZstdEncodersBounded compresses from more goroutines than there are encoders: each waits
+// for a free one, none is built past the limit, and every block comes back.
+func TestZstdEncodersBounded(t *testing.T) {
+	src := []byte(strings.Repeat("level=info msg=\"request served\" status=200\n", 500))
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*cap(zstdEncoders))
+	for range 4 * cap(zstdEncoders) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				c, err := compress(EncZstd, nil, src)
+				if err == nil {
+					var back []byte
+					back, err = decompress(EncZstd, nil, c, len(src))
+					if err == nil && !bytes.Equal(back, src) {
+						err = errors.New("block came back different")
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if built := cap(zstdEncoderSlots) - len(zstdEncoderSlots); built > cap(zstdEncoders) || built < 1 {
+		t.Fatalf("%d encoders built, limit %d", built, cap(zstdEncoders))
+	}
+	if len(zstdEncoders) != cap(zstdEncoders)-len(zstdEncoderSlots) {
+		t.Fatalf("%d encoders free of %d built: one was not handed back", len(zstdEncoders), cap(zstdEncoders)-len(zstdEncoderSlots))
 	}
 }
