@@ -263,3 +263,53 @@ func (r hexRunAt) head() uint64 {
 	}
 	return uint64(r.n) << 1
 }
+
+// hexNeedle reports whether needle is all lowercase hex digits, at least minHexRun of them: a
+// trace, span or request ID, which mayHoldHexNeedle looks for in a block before its lines are
+// rebuilt.
+func hexNeedle(needle []byte) bool {
+	if len(needle) < minHexRun {
+		return false
+	}
+	for _, c := range needle {
+		if !isHexDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// mayHoldHexNeedle reports whether a rebuilt line of a block may hold needle (hexNeedle), given
+// the block's lines as stored and its packed runs; false means none does. Being all digits and
+// longer than any run of digits inside a stamp, an occurrence lies within a run (runs end
+// where a word does, so it cannot cross one's edge), or in the stored text, or across the edge
+// of an elided stamp, where it takes at most the stamp's first four digits (a year, a day, a
+// klog month and day) or its last nine (a fraction), the rest being stored text.
+func mayHoldHexNeedle(lines, packed, needle []byte) bool {
+	return bytes.Contains(lines, needle[:len(needle)-4]) || bytes.Contains(lines, needle[9:]) ||
+		packedContains(packed, needle)
+}
+
+// packedContains reports whether needle, lowercase hex digits, may be among the digits packed
+// in p: it looks for them starting in the high half of a byte and in the low half. It may
+// report a needle spread over two runs' digits, never miss one within a run.
+func packedContains(p, needle []byte) bool {
+	for _, skip := range []int{0, 1} { // digits before the first whole byte
+		rest := needle[skip:]
+		core := appendPacked(nil, rest[:len(rest)&^1])
+		for off := skip; off <= len(p); {
+			i := bytes.Index(p[off:], core)
+			if i < 0 {
+				break
+			}
+			at := off + i
+			end := at + len(core)
+			if (skip == 0 || p[at-1]&15 == digitValue(needle[0])) &&
+				(len(rest)%2 == 0 || (end < len(p) && p[end]>>4 == digitValue(rest[len(rest)-1]))) {
+				return true
+			}
+			off = at + 1
+		}
+	}
+	return false
+}

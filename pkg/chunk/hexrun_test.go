@@ -119,6 +119,7 @@ func hexLines(tb testing.TB, n int, seed uint64) []logproto.Entry {
 	}
 	ts := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC).UnixNano()
 	old := id(32) // comes back now and then, far apart
+	stickyID := id(16)
 	var trace, span string
 	out := make([]logproto.Entry, n)
 	for i := range out {
@@ -127,7 +128,7 @@ func hexLines(tb testing.TB, n int, seed uint64) []logproto.Entry {
 			trace, span = id(32), id(16)
 		}
 		var line string
-		switch r.IntN(6) {
+		switch r.IntN(8) {
 		case 0:
 			line = fmt.Sprintf(`{"ts":"%s","level":"info","msg":"request done","trace_id":"%s","span_id":"%s"}`,
 				time.Unix(0, ts).UTC().Format("2006-01-02T15:04:05.000Z07:00"), trace, span)
@@ -139,6 +140,9 @@ func hexLines(tb testing.TB, n int, seed uint64) []logproto.Entry {
 			line = fmt.Sprintf("%s %s %s", old, strings.ToUpper(id(32)), trace)
 		case 4:
 			line = fmt.Sprintf("sha256:%s blob pushed, size %d", id(64), r.IntN(1<<20))
+		case 5:
+			// Digits run into the stamp on either side: no run, the stamp is elided.
+			line = fmt.Sprintf("ref=%s%s %s", stickyID, time.Unix(0, ts).UTC().Format("2006-01-02 15:04:05.000000"), stickyID)
 		default:
 			line = fmt.Sprintf("cache miss for key user:%d (%s)", r.IntN(1000), span)
 		}
@@ -160,14 +164,35 @@ func TestHexRunChunks(t *testing.T) {
 		t.Fatalf("layout %+v, %v: want stamps and hex runs, with their own marks", lay, err)
 	}
 	needles := []string{
-		"error", "request done", "cache miss", hex32[:8], "a", "f", `"trace_id":"`, `trace_id":"` + es[5].Line[len(`{"ts":"2026-11-22T00:00:00.000Z","level":"info","msg":"request done","trace_id":"`):][:4],
+		"error", "request done", "cache miss", hex32[:8], "a", "f", `"trace_id":"`,
 		"sha256:", ":0", "0 ", ")", " (", "HTTP/1.1 200 ", "ts=2026", "job_id=", "\x01", "\x02",
 	}
+	// A field name with the start of its ID.
+	for _, e := range es {
+		if i := strings.Index(e.Line, `trace_id":"`); i >= 0 {
+			needles = append(needles, e.Line[i:i+len(`trace_id":"`)+4])
+			break
+		}
+	}
+	// IDs of hex digits across a stamp's edge, and absent ones.
+	for _, e := range es {
+		if strings.HasPrefix(e.Line, "ref=") {
+			line := e.Line
+			needles = append(needles, line[4:24], line[len(line)-16-9:len(line)-16+0], line[len(line)-3-16:])
+			sp := strings.LastIndexByte(line, ' ')
+			needles = append(needles, line[sp-6:sp]+line[sp+1:], line[4:20]+line[20:24])
+			break
+		}
+	}
+	needles = append(needles, hex32, strings.Repeat("0", 16), hex16+"0")
 	// Runs of the lines themselves, whole and in part.
-	for _, i := range []int{7, 100, 1234, 2999} {
+	for _, i := range []int{7, 100, 1234, 1500, 2000, 2500, 2999} {
 		for _, r := range appendHexRuns(nil, []byte(es[i].Line), 0, -1, -1) {
 			run := es[i].Line[r.at : r.at+r.n]
 			needles = append(needles, run, run[3:11], run[len(run)-5:]+es[i].Line[r.at+r.n:min(len(es[i].Line), int(r.at+r.n)+3)])
+			if len(run) >= 17 { // sixteen digits from an odd start, and the last sixteen
+				needles = append(needles, run[1:17], run[len(run)-16:])
+			}
 		}
 	}
 	for _, enc := range []Encoding{EncZstd, EncNone, EncSnappy} {
@@ -319,4 +344,35 @@ func FuzzHexRuns(f *testing.F) {
 			t.Fatalf("line %q came back as %q, %v", line, back, err)
 		}
 	})
+}
+
+// TestPackedContains checks the search of packed digits at both alignments: every stretch of
+// sixteen or more digits of a run is found, wherever it starts.
+func TestPackedContains(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var packed []byte
+	var runs []string
+	for range 20 {
+		b := make([]byte, 16+r.IntN(40))
+		for i := range b {
+			b[i] = hexDigits[r.IntN(16)]
+		}
+		runs = append(runs, string(b))
+		packed = appendPacked(packed, b)
+	}
+	for _, run := range runs {
+		for i := 0; i+16 <= len(run); i++ {
+			for j := i + 16; j <= len(run); j++ {
+				if !packedContains(packed, []byte(run[i:j])) {
+					t.Fatalf("%q (digits %d to %d of %q) not found", run[i:j], i, j, run)
+				}
+			}
+		}
+	}
+	if packedContains(packed, []byte(strings.Repeat("7", 20))) {
+		t.Error("twenty 7s found among random digits")
+	}
+	if hexNeedle([]byte(hex16[:15])) || !hexNeedle([]byte(hex16)) || hexNeedle([]byte(hex16+"g")) {
+		t.Error("hexNeedle: wrong on a short, a whole and a non-hex needle")
+	}
 }

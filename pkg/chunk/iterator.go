@@ -43,6 +43,9 @@ type Iterator struct {
 	// whose stamp rendered back holds it (stampSafeNeedle); hexSafe, the same for a block
 	// with hex runs (hexSafeNeedle).
 	stampSafe, hexSafe bool
+	// hexNeedle: needle is an ID of hex digits (hexNeedle), looked for in a block's packed
+	// runs and lines before its lines are rebuilt.
+	hexNeedle bool
 
 	pending []blockSource // blocks not yet opened, in the order they can first contribute
 	active  []*cursor     // opened blocks with a current entry
@@ -307,6 +310,10 @@ func (it *Iterator) open(s blockSource) *cursor {
 		return nil
 	}
 	c.expandSearch = it.needle != nil && ((c.dec.esc >= 0 && !it.stampSafe) || (c.dec.hexMark >= 0 && !it.hexSafe))
+	if c.expandSearch && it.hexNeedle && c.dec.hexMark >= 0 && !mayHoldHexNeedle(raw[c.dec.line:], c.dec.packed, it.needle) {
+		c.skip = true // a trace ID, say, in none of the block's runs or text
+		return c
+	}
 	if it.needle != nil && s.raw != nil && it.version != 1 && !c.expandSearch && !bytes.Contains(raw[c.dec.line:], it.needle) {
 		c.skip = true // a head block's snapshot: its lines are at hand
 		return c
@@ -483,6 +490,7 @@ func (it *Iterator) Prefilter(needle []byte) *Iterator {
 	if len(needle) > 0 {
 		it.needle = needle
 		it.stampSafe, it.hexSafe = stampSafeNeedle(needle), hexSafeNeedle(needle)
+		it.hexNeedle = hexNeedle(needle)
 	}
 	return it
 }
