@@ -238,8 +238,7 @@ type blockDecoder struct {
 	esc                int // version 4: the stamp mark, or -1
 	hexMark            int // version 5: the hex mark, or -1
 	runs               []hexRun
-	packed             []byte // version 5: the packed runs' digits
-	nextRun            int    // the run of the next entry's line
+	nextRun            int // the run of the next entry's line
 	// Version 3 timestamps: the first one, the scale and low-byte planes of the deltas.
 	first  int64
 	scale  uint64
@@ -268,7 +267,6 @@ func (d *blockDecoder) reset(raw []byte, meta BlockMeta, version int) error {
 	d.line = lay.lines
 	d.sep, d.esc, d.hexMark = lay.sep, lay.esc, lay.hexMark
 	if d.hexMark >= 0 {
-		d.packed = raw[lay.packed:lay.lines]
 		if d.runs, err = parseHexRuns(d.runs, raw[lay.hexHeads:lay.planes], raw[lay.packed:lay.lines], lay.packed); err != nil {
 			return err
 		}

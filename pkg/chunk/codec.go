@@ -369,12 +369,13 @@ func decompressBlock(enc Encoding, buf, src []byte, rawSize, version int) ([]byt
 	return out, err
 }
 
-// decompressBlockFor is decompressBlock for a scan whose every line must hold needle (nil: no
-// such condition). It decodes the lines part first and, when no line holds needle, stops there:
-// found is false and out holds only the lines, at their place in the block; the head columns,
-// which are a block's least compressible bytes, are not decoded at all. Otherwise found is
-// true and out is the whole raw block.
-func decompressBlockFor(enc Encoding, buf, src []byte, rawSize, version int, needle []byte) (out []byte, found bool, err error) {
+// decompressBlockFor is decompressBlock for a scan that wants only blocks for which match,
+// given the block's lines and the bytes kept as they are between the parts (the timestamp
+// planes and packed hex runs), reports true (nil: every block). It decodes the lines part first
+// and, when match is false, stops there: found is false and out holds only the lines, at their
+// place in the block; the head columns, which are a block's least compressible bytes, are not
+// decoded at all. Otherwise found is true and out is the whole raw block.
+func decompressBlockFor(enc Encoding, buf, src []byte, rawSize, version int, match func(lines, kept []byte) bool) (out []byte, found bool, err error) {
 	if rawSize < 0 || rawSize > maxBlockRawSize {
 		return nil, false, fmt.Errorf("raw size %d out of range", rawSize)
 	}
@@ -397,13 +398,13 @@ func decompressBlockFor(enc Encoding, buf, src []byte, rawSize, version int, nee
 			return nil, false, fmt.Errorf("stored size %d, want %d", len(first)+len(planes)+len(rest), rawSize)
 		}
 		out = src[pos:] // the parts are adjacent: the raw block as is
-		return out, needle == nil || bytes.Contains(out[split:], needle), nil
+		return out, match == nil || match(out[split:], planes), nil
 	}
 	// Both parts decode in place into out. Each gets the capacity up to the end of the buffer:
 	// zstd's fast decoding loop needs some slack after what it writes (decodeSlack), and
 	// without it falls back to a loop about 1.7 times slower. What the first part's decoder
 	// may write past its end is overwritten by the second part, so it goes first; when the
-	// lines go first (a needle to look for), the first part is decoded aside and copied.
+	// lines go first (a match to look for), the first part is decoded aside and copied.
 	out = grow(buf, rawSize)
 	whole := out[:cap(out)]
 	part := func(src []byte, from, to int) error {
@@ -416,7 +417,7 @@ func decompressBlockFor(enc Encoding, buf, src []byte, rawSize, version int, nee
 		}
 		return nil
 	}
-	if needle == nil {
+	if match == nil {
 		if err := part(first, 0, firstRaw); err != nil {
 			return nil, false, err
 		}
@@ -426,7 +427,7 @@ func decompressBlockFor(enc Encoding, buf, src []byte, rawSize, version int, nee
 	if err := part(rest, int(split), rawSize); err != nil {
 		return nil, false, err
 	}
-	if !bytes.Contains(out[split:], needle) {
+	if !match(out[split:], planes) {
 		return out, false, nil
 	}
 	// The head columns are decoded aside, with room to spare, and copied in front.

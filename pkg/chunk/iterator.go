@@ -46,6 +46,9 @@ type Iterator struct {
 	// hexNeedle: needle is an ID of hex digits (hexNeedle), looked for in a block's packed
 	// runs and lines before its lines are rebuilt.
 	hexNeedle bool
+	// matchNeedle and matchHex tell decompressBlockFor whether a block's lines (and packed
+	// runs) may hold the needle.
+	matchNeedle, matchHex func(lines, kept []byte) bool
 
 	pending []blockSource // blocks not yet opened, in the order they can first contribute
 	active  []*cursor     // opened blocks with a current entry
@@ -280,12 +283,17 @@ func (it *Iterator) open(s blockSource) *cursor {
 		} else {
 			// With a needle, the lines are decoded and searched first, and a block without
 			// the needle goes no further. A needle that may overlap a stamp or a hex run
-			// cannot be looked for before the block's flags are read.
-			needle := it.needle
-			if (it.version >= 4 && !it.stampSafe) || (it.version >= 5 && !it.hexSafe) {
-				needle = nil
+			// cannot be looked for before the block's flags are read, unless it is an ID of
+			// hex digits (mayHoldHexNeedle, which looks at the packed runs too).
+			var match func(lines, kept []byte) bool
+			switch {
+			case it.needle == nil:
+			case it.hexNeedle:
+				match = it.matchHex
+			case (it.version < 4 || it.stampSafe) && (it.version < 5 || it.hexSafe):
+				match = it.matchNeedle
 			}
-			out, found, err = decompressBlockFor(it.enc, c.buf, s.data, s.meta.RawSize, it.version, needle)
+			out, found, err = decompressBlockFor(it.enc, c.buf, s.data, s.meta.RawSize, it.version, match)
 		}
 		if err != nil {
 			it.fail(c, err)
@@ -310,10 +318,6 @@ func (it *Iterator) open(s blockSource) *cursor {
 		return nil
 	}
 	c.expandSearch = it.needle != nil && ((c.dec.esc >= 0 && !it.stampSafe) || (c.dec.hexMark >= 0 && !it.hexSafe))
-	if c.expandSearch && it.hexNeedle && c.dec.hexMark >= 0 && !mayHoldHexNeedle(raw[c.dec.line:], c.dec.packed, it.needle) {
-		c.skip = true // a trace ID, say, in none of the block's runs or text
-		return c
-	}
 	if it.needle != nil && s.raw != nil && it.version != 1 && !c.expandSearch && !bytes.Contains(raw[c.dec.line:], it.needle) {
 		c.skip = true // a head block's snapshot: its lines are at hand
 		return c
@@ -491,6 +495,8 @@ func (it *Iterator) Prefilter(needle []byte) *Iterator {
 		it.needle = needle
 		it.stampSafe, it.hexSafe = stampSafeNeedle(needle), hexSafeNeedle(needle)
 		it.hexNeedle = hexNeedle(needle)
+		it.matchNeedle = func(lines, _ []byte) bool { return bytes.Contains(lines, needle) }
+		it.matchHex = func(lines, kept []byte) bool { return mayHoldHexNeedle(lines, kept, needle) }
 	}
 	return it
 }
