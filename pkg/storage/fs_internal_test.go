@@ -24,10 +24,10 @@ func TestFsyncEach(t *testing.T) {
 	if err := os.Remove(paths[1]); err != nil {
 		t.Fatal(err)
 	}
-	if err := fsyncEach(paths); err != nil {
+	if err := fsyncEach(paths, true); err != nil {
 		t.Fatalf("fsyncEach = %v", err)
 	}
-	if err := fsyncEach([]string{filepath.Join(paths[0], "not-a-dir")}); err == nil {
+	if err := fsyncEach([]string{filepath.Join(paths[0], "not-a-dir")}, true); err == nil {
 		t.Fatal("fsyncEach of a path below a file succeeded")
 	}
 }
