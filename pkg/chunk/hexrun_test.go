@@ -197,20 +197,7 @@ func TestHexRunChunks(t *testing.T) {
 	}
 	for _, enc := range []Encoding{EncZstd, EncNone, EncSnappy} {
 		h, accepted := buildHead(t, enc, 8<<10, es)
-		c := encodeDecode(t, h)
-		from, through := accepted[500].Timestamp, accepted[2500].Timestamp
-		for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
-			diffEntries(t, fmt.Sprint(enc, dir), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, nil)), expect(accepted, minInt64, maxInt64, dir, nil))
-			diffEntries(t, fmt.Sprint(enc, dir, " range"), collect(t, c.Iterator(testStream, from, through, dir, nil)), expect(accepted, from, through, dir, nil))
-			for _, n := range needles {
-				keep := func(l string) bool { return strings.Contains(l, n) }
-				filter := func(l []byte) bool { return bytes.Contains(l, []byte(n)) }
-				want := expect(accepted, minInt64, maxInt64, dir, keep)
-				diffEntries(t, fmt.Sprintf("%v %v filter %q", enc, dir, n), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, filter)), want)
-				diffEntries(t, fmt.Sprintf("%v %v needle %q", enc, dir, n), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, nil).Prefilter([]byte(n))), want)
-				diffEntries(t, fmt.Sprintf("%v %v both %q", enc, dir, n), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, filter).Prefilter([]byte(n))), want)
-			}
-		}
+		checkReads(t, enc, encodeDecode(t, h), accepted, needles)
 	}
 }
 

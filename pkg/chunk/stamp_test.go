@@ -191,19 +191,27 @@ func TestStampedChunks(t *testing.T) {
 		if stamped != len(c.ix.Blocks) {
 			t.Fatalf("%v: %d of %d blocks stamped", enc, stamped, len(c.ix.Blocks))
 		}
-		from, through := accepted[500].Timestamp, accepted[2500].Timestamp
-		for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
-			diffEntries(t, fmt.Sprint(enc, dir), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, nil)), expect(accepted, minInt64, maxInt64, dir, nil))
-			diffEntries(t, fmt.Sprint(enc, dir, " range"), collect(t, c.Iterator(testStream, from, through, dir, nil)), expect(accepted, from, through, dir, nil))
-			for _, n := range needles {
-				keep := func(l string) bool { return strings.Contains(l, n) }
-				filter := func(l []byte) bool { return bytes.Contains(l, []byte(n)) }
-				want := expect(accepted, minInt64, maxInt64, dir, keep)
-				diffEntries(t, fmt.Sprintf("%v %v filter %q", enc, dir, n), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, filter)), want)
-				// The needle alone must select the same lines, with or without the filter.
-				diffEntries(t, fmt.Sprintf("%v %v needle %q", enc, dir, n), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, nil).Prefilter([]byte(n))), want)
-				diffEntries(t, fmt.Sprintf("%v %v both %q", enc, dir, n), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, filter).Prefilter([]byte(n))), want)
-			}
+		checkReads(t, enc, c, accepted, needles)
+	}
+}
+
+// checkReads reads c, a chunk of enc holding accepted (3000 entries or more), whole and over a
+// range, both ways, and for each needle with a line filter, a prefilter and both, against what
+// accepted says.
+func checkReads(t *testing.T, enc Encoding, c *Chunk, accepted []logproto.Entry, needles []string) {
+	t.Helper()
+	from, through := accepted[500].Timestamp, accepted[2500].Timestamp
+	for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
+		diffEntries(t, fmt.Sprint(enc, dir), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, nil)), expect(accepted, minInt64, maxInt64, dir, nil))
+		diffEntries(t, fmt.Sprint(enc, dir, " range"), collect(t, c.Iterator(testStream, from, through, dir, nil)), expect(accepted, from, through, dir, nil))
+		for _, n := range needles {
+			keep := func(l string) bool { return strings.Contains(l, n) }
+			filter := func(l []byte) bool { return bytes.Contains(l, []byte(n)) }
+			want := expect(accepted, minInt64, maxInt64, dir, keep)
+			diffEntries(t, fmt.Sprintf("%v %v filter %q", enc, dir, n), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, filter)), want)
+			// The needle alone must select the same lines, with or without the filter.
+			diffEntries(t, fmt.Sprintf("%v %v needle %q", enc, dir, n), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, nil).Prefilter([]byte(n))), want)
+			diffEntries(t, fmt.Sprintf("%v %v both %q", enc, dir, n), collect(t, c.Iterator(testStream, minInt64, maxInt64, dir, filter).Prefilter([]byte(n))), want)
 		}
 	}
 }

@@ -212,6 +212,16 @@ query json /loki/api/v1/query \
 	"query=sum by (app) (count_over_time({container=\"server\"} | json | status >= 500 [24h]))" "time=$END"
 JSON_WALL=$Q_WALL JSON_WALL1=$Q_WALL1 JSON_EXEC1=$Q_EXEC1 JSON_HWM=$Q_HWM JSON_EXEC=$Q_EXEC JSON_CPU=$Q_CPU JSON_BYTES=$Q_BYTES JSON_RESULT=$Q_RESULT
 
+# One trace ID over everything, as Grafana's link from a trace to its logs searches: the ID of
+# the newest JSON line that has one.
+TRACE=$(curl -fsS -G "$URL/loki/api/v1/query_range" --data-urlencode 'query={container="server"} |= "trace_id"' \
+	--data-urlencode "start=$((END - 86400))" --data-urlencode "end=$END" --data-urlencode "limit=1" |
+	jq -r '.data.result[0].values[0][1] // ""' | sed -n 's/.*"trace_id":"\([0-9a-f]*\)".*/\1/p')
+[ -n "$TRACE" ] || { log "no trace_id in the server container's lines"; exit 1; }
+log "query: one trace ID ($TRACE)"
+query trace /loki/api/v1/query "query=sum(count_over_time({namespace=~\".+\"} |= \"$TRACE\" [24h]))" "time=$END"
+TRACE_WALL=$Q_WALL TRACE_WALL1=$Q_WALL1 TRACE_EXEC1=$Q_EXEC1 TRACE_EXEC=$Q_EXEC TRACE_CPU=$Q_CPU TRACE_RESULT=$Q_RESULT
+
 log "query: sum by (app) (rate(...[1m])) over 24h, step 1m"
 query rate /loki/api/v1/query_range "query=sum by (app) (rate({namespace=~\".+\"}[1m]))" \
 	"start=$((END - 86400))" "end=$END" "step=60"
@@ -279,12 +289,15 @@ per_core() { # raw MB the query had to read per server CPU-second
 	printf '%-44s %-40s %-12s %s\n' "  server CPU (first run); raw MB/s per core" "$SCAN_CPU CPU-s; $(per_core "$RAW" "$SCAN_CPU") MB/s" "" ""
 	printf '%-44s %-40s %-12s %s\n' "json | status >= 500: exec, wall" "first $(r3 "$JSON_EXEC1") s, $(r3 "$JSON_WALL1") s; best $(r3 "$JSON_EXEC") s, $(r3 "$JSON_WALL") s" "" ""
 	printf '%-44s %-40s %-12s %s\n' "  server CPU (first run); raw MB/s per core" "$JSON_CPU CPU-s; $(per_core "$SERVER_RAW" "$JSON_CPU") MB/s (of $(MB "$SERVER_RAW") MB)" "" ""
+	printf '%-44s %-40s %-12s %s\n' "trace ID |= \"<32 hex>\": exec, wall" "first $(r3 "$TRACE_EXEC1") s, $(r3 "$TRACE_WALL1") s; best $(r3 "$TRACE_EXEC") s, $(r3 "$TRACE_WALL") s" "" ""
+	printf '%-44s %-40s %-12s %s\n' "  server CPU (first run); raw MB/s per core" "$TRACE_CPU CPU-s; $(per_core "$RAW" "$TRACE_CPU") MB/s" "" ""
 	printf '%-44s %-40s %-12s %s\n' "sum by (app) (rate[1m]) 24h step 1m: wall" "first $(r3 "$RATE_WALL1") s; best $(r3 "$RATE_WALL") s (exec $(r3 "$RATE_EXEC1") / $(r3 "$RATE_EXEC"))" "" ""
 	printf '%-44s %-40s %-12s %s\n' "  server CPU (first run); raw MB/s per core" "$RATE_CPU CPU-s; $(per_core "$RAW" "$RATE_CPU") MB/s" "" ""
 	printf '%-44s %-40s %-12s %s\n' "shutdown (SIGTERM)" "exit $EXIT in ${STOP_S} s" "exit 0" "$( [ "$EXIT" = 0 ] && echo PASS || echo MISS)"
 	echo
 	echo "scan result: $SCAN_RESULT (stats totalBytesProcessed $SCAN_BYTES)"
 	echo "json result: $JSON_RESULT (stats totalBytesProcessed $JSON_BYTES)"
+	echo "trace result: $TRACE_RESULT (trace ID $TRACE)"
 	echo "rate result: $RATE_RESULT (stats totalBytesProcessed $RATE_BYTES)"
 	echo "(queries run $RUNS times: 'first' is the first run, 'best' the fastest (later runs may hit a results cache);"
 	echo " CPU-s is the server's CPU in the first run (/proc utime+stime, 10 ms ticks); 'per core'"
@@ -294,7 +307,7 @@ per_core() { # raw MB the query had to read per server CPU-second
 } | tee "$OUT/report.txt"
 
 if [ "$PROFILE" = 1 ]; then
-	for p in ingest scan json rate; do
+	for p in ingest scan json trace rate; do
 		echo
 		echo "== CPU profile: $p (go tool pprof -top -nodecount=25 $SERVER $OUT/$p.pprof)"
 		sed -n '1,40p' "$OUT/$p-top.txt"
