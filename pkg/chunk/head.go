@@ -313,7 +313,7 @@ func (h *Head) appendBlock(dst []byte, order []int32, stamp bool) []byte {
 		// two of nearly random bits, compress worse than one more plane: a plane byte costs 8
 		// bits, where zstd stores such uvarints as they are. A steady cadence leaves a few
 		// values there, which compress to nearly nothing as they are.
-		if wide := (bits.Len64(mean) + 1) / 8; wide > k && manyValues(deltas, uint(8*k), 16) {
+		if wide := (bits.Len64(mean) + 1) / 8; wide > k && manyValues(deltas, uint(8*k)) {
 			k = wide
 		}
 	}
@@ -551,9 +551,9 @@ func (h *Head) findHexRuns(order []int32, stamp, separated bool, sep, esc byte, 
 	return mark, runs
 }
 
-// manyValues reports whether the deltas shifted right by shift take more than limit values.
-func manyValues(deltas []uint64, shift uint, limit int) bool {
-	var seen [32]uint64
+// manyValues reports whether the deltas shifted right by shift take more than 16 values.
+func manyValues(deltas []uint64, shift uint) bool {
+	var seen [16]uint64
 	n := 0
 outer:
 	for _, d := range deltas {
@@ -563,7 +563,7 @@ outer:
 				continue outer
 			}
 		}
-		if n == limit {
+		if n == len(seen) {
 			return true
 		}
 		seen[n] = v

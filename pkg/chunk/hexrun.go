@@ -196,24 +196,6 @@ func parseHexRuns(runs []hexRun, heads, packed []byte, base int) ([]hexRun, erro
 	return runs, nil
 }
 
-// expandHex appends line with each hex mark replaced by the next of runs, whose digits are
-// packed in raw. The line must hold exactly len(runs) marks.
-func expandHex(dst, line []byte, mark byte, runs []hexRun, raw []byte) ([]byte, error) {
-	for _, r := range runs {
-		at := bytes.IndexByte(line, mark)
-		if at < 0 {
-			return dst, fmt.Errorf("line holds fewer hex marks than its %d runs", len(runs))
-		}
-		dst = append(dst, line[:at]...)
-		dst = appendUnpacked(dst, raw[r.off:], int(r.n))
-		line = line[at+1:]
-	}
-	if bytes.IndexByte(line, mark) >= 0 {
-		return dst, fmt.Errorf("line holds more hex marks than its %d runs", len(runs))
-	}
-	return append(dst, line...), nil
-}
-
 // hexSafeNeedle reports whether a search for needle in a block's lines as stored, hex marks
 // and all, finds every line whose expanded form holds it. An occurrence the search misses
 // overlaps a run R, a whole word of hex digits at least minHexRun long; the occurrence then

@@ -277,11 +277,11 @@ func TestParseHexRunsCorrupt(t *testing.T) {
 			t.Errorf("%s: err = %v, want ok %v", tt.name, err, tt.ok)
 		}
 	}
-	if _, err := expandHex(nil, []byte("a\x02b"), 2, []hexRun{{0, 16}, {0, 16}}, appendPacked(nil, []byte(hex16))); err == nil {
-		t.Error("expandHex of a line with fewer marks than runs succeeded")
+	if _, err := rebuildHex([]byte("a\x02b"), []hexRun{{0, 16}, {0, 16}}, appendPacked(nil, []byte(hex16))); err == nil {
+		t.Error("rebuilding a line with fewer marks than runs succeeded")
 	}
-	if _, err := expandHex(nil, []byte("a\x02b\x02"), 2, []hexRun{{0, 16}}, appendPacked(nil, []byte(hex16))); err == nil {
-		t.Error("expandHex of a line with more marks than runs succeeded")
+	if _, err := rebuildHex([]byte("a\x02b\x02"), []hexRun{{0, 16}}, appendPacked(nil, []byte(hex16))); err == nil {
+		t.Error("rebuilding a line with more marks than runs succeeded")
 	}
 }
 
@@ -304,6 +304,13 @@ func BenchmarkHexRunsFind(b *testing.B) {
 	}
 }
 
+// rebuildHex rebuilds line, with hex mark 2 and no stamp, from runs packed in packed, as an
+// iterator's cursor does.
+func rebuildHex(line []byte, runs []hexRun, packed []byte) ([]byte, error) {
+	c := &cursor{dec: blockDecoder{raw: packed, runs: runs, hexMark: 2, esc: -1}}
+	return c.rebuild(nil, line, &entryView{hexN: int32(len(runs))})
+}
+
 // FuzzHexRuns checks that any run heads, packed bytes and line are read without a panic, and
 // that a line taken apart into text and packed runs, as the writer does, comes back whole.
 func FuzzHexRuns(f *testing.F) {
@@ -311,7 +318,7 @@ func FuzzHexRuns(f *testing.F) {
 	f.Add([]byte("x "+hex16+"f y"), []byte{0x22}, []byte("0123456789"))
 	f.Fuzz(func(t *testing.T, line, heads, packed []byte) {
 		if runs, err := parseHexRuns(nil, heads, packed, 0); err == nil {
-			_, _ = expandHex(nil, line, 2, runs, packed)
+			_, _ = rebuildHex(line, runs, packed)
 		}
 		if bytes.IndexByte(line, 2) >= 0 {
 			return
@@ -326,7 +333,7 @@ func FuzzHexRuns(f *testing.F) {
 			pos = int(r.at + r.n)
 		}
 		stored = append(stored, line[pos:]...)
-		back, err := expandHex(nil, stored, 2, runs, p)
+		back, err := rebuildHex(stored, runs, p)
 		if err != nil || !bytes.Equal(back, line) {
 			t.Fatalf("line %q came back as %q, %v", line, back, err)
 		}
