@@ -151,11 +151,12 @@ func hexLines(tb testing.TB, n int, seed uint64) []logproto.Entry {
 	return out
 }
 
+// TestHexRunChunks writes lines with hex runs through the head into chunks of three codecs and
+// reads them back, whole, in part, and through filters and needles that may or may not overlap
+// a run or a stamp.
 func TestHexRunChunks(t *testing.T) {
 	es := hexLines(t, 3000, 11)
-	one, _ := buildHead(t, EncNone, 16<<20, es)
-	plain, _, _, _ := one.sortedRaw(nil, minInt64, maxInt64, false)
-	packed, n, _, _ := one.sortedRaw(nil, minInt64, maxInt64, true)
+	plain, packed, n := rawBlocks(t, es)
 	if len(packed) > len(plain)*85/100 {
 		t.Errorf("raw block of %d bytes with runs packed, %d without", len(packed), len(plain))
 	}

@@ -164,9 +164,7 @@ func TestStampedChunks(t *testing.T) {
 	es := stampedLines(t, 3000, 7)
 	// Six kinds of line in eight hold a stamp of about 24 bytes: the raw block shrinks by a
 	// fifth.
-	one, _ := buildHead(t, EncNone, 16<<20, es)
-	plain, _, _, _ := one.sortedRaw(nil, minInt64, maxInt64, false)
-	stamped, _, _, _ := one.sortedRaw(nil, minInt64, maxInt64, true)
+	plain, stamped, _ := rawBlocks(t, es)
 	if len(stamped) > len(plain)*85/100 {
 		t.Errorf("raw block of %d bytes with stamps elided, %d without", len(stamped), len(plain))
 	}
@@ -193,6 +191,16 @@ func TestStampedChunks(t *testing.T) {
 		}
 		checkReads(t, enc, c, accepted, needles)
 	}
+}
+
+// rawBlocks writes es as one raw block twice: plain, as a query's snapshot of the head block
+// is, and as a block to be stored (stamps elided, hex runs packed), of n entries.
+func rawBlocks(t *testing.T, es []logproto.Entry) (plain, stored []byte, n int) {
+	t.Helper()
+	h, _ := buildHead(t, EncNone, 16<<20, es)
+	plain, _, _, _ = h.sortedRaw(nil, minInt64, maxInt64, false)
+	stored, n, _, _ = h.sortedRaw(nil, minInt64, maxInt64, true)
+	return plain, stored, n
 }
 
 // checkReads reads c, a chunk of enc holding accepted (3000 entries or more), whole and over a
