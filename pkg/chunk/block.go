@@ -7,7 +7,7 @@ import (
 	"math"
 )
 
-// A block's raw (decompressed) bytes, format version 5, are column by column:
+// A block's raw (decompressed) bytes, format versions 5 and 6, are column by column:
 //
 //	uvarint  T, L, M: the sizes of the first three columns that follow
 //	byte     flags: bit 0 set means each line is followed by a separator byte and the L

@@ -56,7 +56,7 @@ func TestGoldenChunks(t *testing.T) {
 		}
 		// The current version, and every older one kept in testdata/v<N>, read back the same
 		// (lz4 came with version 2).
-		paths := []string{path, filepath.Join("testdata", "v4", name+".chunk"), filepath.Join("testdata", "v3", name+".chunk"),
+		paths := []string{path, filepath.Join("testdata", "v5", name+".chunk"), filepath.Join("testdata", "v4", name+".chunk"), filepath.Join("testdata", "v3", name+".chunk"),
 			filepath.Join("testdata", "v2", name+".chunk")}
 		if enc != EncLZ4 {
 			paths = append(paths, filepath.Join("testdata", "v1", name+".chunk"))

@@ -70,7 +70,14 @@ type blockScratch struct {
 	// The hex runs of the block being written, in order, and how many each line has.
 	hexRuns   []hexRunAt
 	hexCounts []uint32
-	hexKeys   []uint64 // the first eight digits of each run, to find repeats
+	hexTable  []hexSlot // the runs seen so far, to find repeats (findHexRuns)
+}
+
+// hexSlot is a slot of findHexRuns' table of the runs seen: the first eight digits of a run and
+// its index in the block's runs plus one (0: an empty slot).
+type hexSlot struct {
+	key  uint64
+	last uint32
 }
 
 // blockScratches keeps a few free blockScratches, about as many as blocks are written at once.
@@ -92,7 +99,7 @@ func getBlockScratch() *blockScratch {
 }
 
 func putBlockScratch(sc *blockScratch) {
-	if cap(sc.order) > maxPooledEntries || cap(sc.hexRuns) > maxPooledEntries {
+	if cap(sc.order) > maxPooledEntries || cap(sc.hexRuns) > maxPooledEntries || cap(sc.hexTable) > 2*maxPooledEntries {
 		return
 	}
 	select {
@@ -563,22 +570,40 @@ func (h *Head) findHexRuns(sc *blockScratch, order []int32, stamp, separated boo
 		runs = appendHexRuns(runs, h.lines[en.lineOff:en.lineOff+en.lineLen], en.lineOff, from, to)
 		counts = append(counts, uint32(len(runs)-n))
 	}
-	// A run equal to a recent one is stored as a repeat. The first eight digits (every run has
-	// sixteen) tell most runs apart without comparing them whole.
-	keys := sc.hexKeys[:0]
+	// A run equal to an earlier one of the block is stored as a repeat of the latest such run:
+	// a request's trace ID comes back after the lines of the requests served meanwhile. The
+	// runs seen are kept in an open-addressing table keyed by their first eight digits (every
+	// run has sixteen), which tells most runs apart without comparing them whole.
+	size := 64
+	for size < 2*len(runs) {
+		size <<= 1
+	}
+	table := sc.hexTable
+	if cap(table) < size {
+		table = make([]hexSlot, size)
+	} else {
+		table = table[:size]
+		clear(table)
+	}
+	shift, mask := uint(64-bits.TrailingZeros(uint(size))), uint64(size-1)
 	for j := range runs {
 		r := &runs[j]
 		run := h.lines[r.at : r.at+r.n]
 		key := binary.LittleEndian.Uint64(run)
-		keys = append(keys, key)
-		for back := 1; back <= hexRepeatWindow && back <= j; back++ {
-			if p := runs[j-back]; keys[j-back] == key && p.n == r.n && bytes.Equal(h.lines[p.at:p.at+p.n], run) {
-				r.rep = uint8(back)
+		for s := (key * 0x9e3779b97f4a7c15) >> shift; ; s = (s + 1) & mask {
+			sl := &table[s]
+			if sl.last == 0 {
+				*sl = hexSlot{key: key, last: uint32(j + 1)}
+				break
+			}
+			if p := runs[sl.last-1]; sl.key == key && p.n == r.n && bytes.Equal(h.lines[p.at:p.at+p.n], run) {
+				r.rep = uint32(j+1) - sl.last
+				sl.last = uint32(j + 1)
 				break
 			}
 		}
 	}
-	sc.hexKeys = keys
+	sc.hexTable = table
 	sc.hexRuns, sc.hexCounts = runs, counts
 	if len(runs) == 0 {
 		return 0, nil

@@ -13,8 +13,9 @@ import (
 // shared with the text around them), and a run repeated on the next lines (a request's trace
 // ID) costs a match each time. A block of format version 5 may move the runs of its lines to
 // a column of their own: the line keeps a one-byte mark (the block's hex mark) where the run
-// was, and the column holds the run packed two digits to a byte, or, for a run equal to one of
-// the last hexRepeatWindow runs of the block, which one. Packed digits are stored as they are,
+// was, and the column holds the run packed two digits to a byte, or, for a run equal to an
+// earlier run of the block, how many runs back that one is (version 5 wrote only repeats of
+// the last 16 runs; version 6 takes any). Packed digits are stored as they are,
 // beside the timestamp planes (four bits each, their entropy), and the reader unpacks them.
 //
 // A run is a maximal sequence of at least minHexRun lowercase hex digits (0-9, a-f) with no
@@ -25,8 +26,6 @@ const (
 	// minHexRun is the shortest run a writer packs: shorter words (a status, a port, "cafe")
 	// gain little and are common in the text around them.
 	minHexRun = 16
-	// hexRepeatWindow is how many of the block's previous runs a writer compares a run with.
-	hexRepeatWindow = 16
 	// maxHexRun bounds a run's length, so that a corrupt column cannot claim absurd sizes.
 	maxHexRun = 1 << 16
 )
@@ -58,9 +57,9 @@ func isWordByte(c byte) bool { return byteClass[c]&classWord != 0 }
 // hexRunAt is a run of a line of the block being written.
 type hexRunAt struct {
 	at, n uint32 // the run is h.lines[at : at+n]
-	// rep is 0 for a run stored packed, else how many runs back the equal one is (1 is the
-	// previous run).
-	rep uint8
+	// rep is 0 for a run stored packed, else how many runs back the latest equal one is (1
+	// is the previous run).
+	rep uint32
 }
 
 // appendHexRuns appends the runs of line, which starts at lines[base], to runs, leaving out
@@ -174,7 +173,7 @@ func parseHexRuns(runs []hexRun, heads, packed []byte, base int) ([]hexRun, erro
 		pos = p
 		if h&1 == 1 {
 			back := h>>1 + 1
-			if back > uint64(len(runs)) || back > hexRepeatWindow {
+			if back > uint64(len(runs)) {
 				return runs, fmt.Errorf("hex run repeats the run %d back, of %d", back, len(runs))
 			}
 			runs = append(runs, runs[len(runs)-int(back)])

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -251,6 +252,59 @@ func TestHexMarks(t *testing.T) {
 	}
 }
 
+// TestHexRunsInterleaved writes the lines of many requests served at once, as a busy service
+// logs them: a request's trace and span IDs come back after the lines of the requests served
+// meanwhile, tens of runs later. Each distinct run must be packed once, every later one stored
+// as a repeat, and the lines must read back whole.
+func TestHexRunsInterleaved(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	id := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = hexDigits[r.IntN(16)]
+		}
+		return string(b)
+	}
+	type request struct {
+		trace, span string
+		left        int
+	}
+	active := make([]request, 60)
+	distinct := map[string]bool{}
+	start := func(q *request) {
+		*q = request{trace: id(32), span: id(16), left: 2 + r.IntN(10)}
+		distinct[q.trace], distinct[q.span] = true, true
+	}
+	for i := range active {
+		start(&active[i])
+	}
+	ts := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC).UnixNano()
+	es := make([]logproto.Entry, 3000)
+	for i := range es {
+		q := &active[r.IntN(len(active))]
+		if q.left == 0 {
+			start(q)
+		}
+		q.left--
+		ts += int64(r.IntN(5_000_000)) + 1
+		es[i] = logproto.Entry{Timestamp: ts, Line: fmt.Sprintf(`{"level":"info","msg":"step %d","trace_id":"%s","span_id":"%s"}`, r.IntN(9), q.trace, q.span)}
+	}
+	_, stored, n := rawBlocks(t, es)
+	lay, err := columnStarts(stored, Version, n)
+	if err != nil || lay.hexMark < 0 {
+		t.Fatalf("layout %+v, %v: want hex runs", lay, err)
+	}
+	want := 0
+	for run := range distinct {
+		want += packedLen(len(run))
+	}
+	if got := lay.lines - lay.packed; got != want {
+		t.Errorf("packed runs take %d bytes, want %d: each of the %d distinct runs once", got, want, len(distinct))
+	}
+	h, accepted := buildHead(t, EncZstd, 16<<20, es)
+	checkReads(t, EncZstd, encodeDecode(t, h), accepted, []string{active[0].trace, active[1].span, "step 3"})
+}
+
 // TestParseHexRunsCorrupt checks that run heads which do not fit the packed bytes are errors.
 func TestParseHexRunsCorrupt(t *testing.T) {
 	packed := appendPacked(nil, []byte(hex16+"a")) // 9 bytes, an odd run
@@ -263,7 +317,8 @@ func TestParseHexRunsCorrupt(t *testing.T) {
 		{"one run", []uint64{17 << 1}, packed, true},
 		{"a repeat", []uint64{17 << 1, 1}, packed, true},
 		{"a repeat of nothing", []uint64{1}, nil, false},
-		{"a repeat too far back", []uint64{17 << 1, 1<<1 | 1}, packed, false},
+		{"a repeat from before the first run", []uint64{17 << 1, 1<<1 | 1}, packed, false},
+		{"a repeat from far back", append(append([]uint64{17 << 1}, slices.Repeat([]uint64{1}, 40)...), 40<<1|1), packed, true},
 		{"too short a run", []uint64{15 << 1}, packed[:8], false},
 		{"past the packed bytes", []uint64{20 << 1}, packed, false},
 		{"packed bytes left over", []uint64{16 << 1}, packed, false},
