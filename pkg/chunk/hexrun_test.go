@@ -107,7 +107,7 @@ func TestHexSafeNeedle(t *testing.T) {
 
 // hexLines are lines with hex runs as services write them: a request's trace and span IDs on
 // several lines in a row, request IDs, odd lengths, runs beside a stamp, capitals (not packed)
-// and runs repeated from further back than the writer looks.
+// and runs repeated from far back.
 func hexLines(tb testing.TB, n int, seed uint64) []logproto.Entry {
 	tb.Helper()
 	r := rand.New(rand.NewPCG(seed, seed^0xbeef))
