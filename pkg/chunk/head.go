@@ -73,11 +73,11 @@ type blockScratch struct {
 	hexTable  []hexSlot // the runs seen so far, to find repeats (findHexRuns)
 }
 
-// hexSlot is a slot of findHexRuns' table of the runs seen: the first eight digits of a run and
-// its index in the block's runs plus one (0: an empty slot).
+// hexSlot is a slot of findHexRuns' table of the runs seen: a run's first eight digits folded to
+// 32 bits, and the index in the block's runs, plus one, of the latest run equal to it
+// (0: an empty slot).
 type hexSlot struct {
-	key  uint64
-	last uint32
+	check, last uint32
 }
 
 // blockScratches keeps a few free blockScratches, about as many as blocks are written at once.
@@ -570,10 +570,15 @@ func (h *Head) findHexRuns(sc *blockScratch, order []int32, stamp, separated boo
 		runs = appendHexRuns(runs, h.lines[en.lineOff:en.lineOff+en.lineLen], en.lineOff, from, to)
 		counts = append(counts, uint32(len(runs)-n))
 	}
+	sc.hexRuns, sc.hexCounts = runs, counts
+	if len(runs) == 0 {
+		return 0, nil
+	}
 	// A run equal to an earlier one of the block is stored as a repeat of the latest such run:
 	// a request's trace ID comes back after the lines of the requests served meanwhile. The
-	// runs seen are kept in an open-addressing table keyed by their first eight digits (every
-	// run has sixteen), which tells most runs apart without comparing them whole.
+	// runs seen are kept in an open-addressing table, at most half full, keyed by their first
+	// eight digits (every run has sixteen): a hash of them picks the slot, and the slot keeps
+	// them folded to 32 bits, which tell most runs apart without comparing them whole.
 	size := 64
 	for size < 2*len(runs) {
 		size <<= 1
@@ -590,13 +595,14 @@ func (h *Head) findHexRuns(sc *blockScratch, order []int32, stamp, separated boo
 		r := &runs[j]
 		run := h.lines[r.at : r.at+r.n]
 		key := binary.LittleEndian.Uint64(run)
+		check := uint32(key) ^ uint32(key>>32)
 		for s := (key * 0x9e3779b97f4a7c15) >> shift; ; s = (s + 1) & mask {
 			sl := &table[s]
 			if sl.last == 0 {
-				*sl = hexSlot{key: key, last: uint32(j + 1)}
+				*sl = hexSlot{check: check, last: uint32(j + 1)}
 				break
 			}
-			if p := runs[sl.last-1]; sl.key == key && p.n == r.n && bytes.Equal(h.lines[p.at:p.at+p.n], run) {
+			if p := runs[sl.last-1]; sl.check == check && p.n == r.n && bytes.Equal(h.lines[p.at:p.at+p.n], run) {
 				r.rep = uint32(j+1) - sl.last
 				sl.last = uint32(j + 1)
 				break
@@ -604,10 +610,6 @@ func (h *Head) findHexRuns(sc *blockScratch, order []int32, stamp, separated boo
 		}
 	}
 	sc.hexTable = table
-	sc.hexRuns, sc.hexCounts = runs, counts
-	if len(runs) == 0 {
-		return 0, nil
-	}
 	return mark, runs
 }
 
