@@ -54,13 +54,19 @@ func TestAppendHexRuns(t *testing.T) {
 	}
 }
 
+// randomHex returns n random lowercase hex digits drawn from r.
+func randomHex(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = hexDigits[r.IntN(16)]
+	}
+	return b
+}
+
 func TestPackUnpack(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := 1; n < 70; n++ {
-		run := make([]byte, n)
-		for i := range run {
-			run[i] = hexDigits[r.IntN(16)]
-		}
+		run := randomHex(r, n)
 		p := appendPacked(nil, run)
 		if len(p) != packedLen(n) {
 			t.Fatalf("%d digits packed into %d bytes", n, len(p))
@@ -111,13 +117,7 @@ func TestHexSafeNeedle(t *testing.T) {
 func hexLines(tb testing.TB, n int, seed uint64) []logproto.Entry {
 	tb.Helper()
 	r := rand.New(rand.NewPCG(seed, seed^0xbeef))
-	id := func(n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = hexDigits[r.IntN(16)]
-		}
-		return string(b)
-	}
+	id := func(n int) string { return string(randomHex(r, n)) }
 	ts := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC).UnixNano()
 	old := id(32) // comes back now and then, far apart
 	stickyID := id(16)
@@ -258,13 +258,7 @@ func TestHexMarks(t *testing.T) {
 // as a repeat, and the lines must read back whole.
 func TestHexRunsInterleaved(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	id := func(n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = hexDigits[r.IntN(16)]
-		}
-		return string(b)
-	}
+	id := func(n int) string { return string(randomHex(r, n)) }
 	type request struct {
 		trace, span string
 		left        int
@@ -303,6 +297,17 @@ func TestHexRunsInterleaved(t *testing.T) {
 	}
 	h, accepted := buildHead(t, EncZstd, 16<<20, es)
 	checkReads(t, EncZstd, encodeDecode(t, h), accepted, []string{active[0].trace, active[1].span, "step 3"})
+	// FORMAT.md's figure: the chunk at the default block size.
+	h, _ = buildHead(t, DefaultEncoding, DefaultBlockSize, es)
+	b, err := h.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := 0
+	for _, e := range es {
+		raw += len(e.Line)
+	}
+	t.Logf("%d lines, %d bytes raw: a chunk of %d bytes", len(es), raw, len(b))
 }
 
 // TestParseHexRunsCorrupt checks that run heads which do not fit the packed bytes are errors.
@@ -403,10 +408,7 @@ func TestPackedContains(t *testing.T) {
 	var packed []byte
 	var runs []string
 	for range 20 {
-		b := make([]byte, 16+r.IntN(40))
-		for i := range b {
-			b[i] = hexDigits[r.IntN(16)]
-		}
+		b := randomHex(r, 16+r.IntN(40))
 		runs = append(runs, string(b))
 		packed = appendPacked(packed, b)
 	}
