@@ -162,9 +162,12 @@ type hexRun struct {
 
 // parseHexRuns reads the run heads column of a block, heads, whose packed digits are
 // packed (at offset base in the raw block), into runs. Every packed byte must belong to a run.
+// The runs' digits, repeats included, may add up to maxBlockRawSize at most: a writer cuts a
+// block before its lines pass that, and a corrupt column of repeats must not make a reader
+// rebuild more.
 func parseHexRuns(runs []hexRun, heads, packed []byte, base int) ([]hexRun, error) {
 	runs = runs[:0]
-	used := 0
+	used, digits := 0, 0
 	for pos := 0; pos < len(heads); {
 		h, p := uvarint(heads, pos)
 		if p < 0 {
@@ -176,7 +179,11 @@ func parseHexRuns(runs []hexRun, heads, packed []byte, base int) ([]hexRun, erro
 			if back > uint64(len(runs)) {
 				return runs, fmt.Errorf("hex run repeats the run %d back, of %d", back, len(runs))
 			}
-			runs = append(runs, runs[len(runs)-int(back)])
+			r := runs[len(runs)-int(back)]
+			if digits += int(r.n); digits > maxBlockRawSize {
+				return runs, fmt.Errorf("hex runs expand to more than %d bytes", maxBlockRawSize)
+			}
+			runs = append(runs, r)
 			continue
 		}
 		n := h >> 1
@@ -188,6 +195,7 @@ func parseHexRuns(runs []hexRun, heads, packed []byte, base int) ([]hexRun, erro
 		}
 		runs = append(runs, hexRun{off: int32(base + used), n: int32(n)})
 		used += packedLen(int(n))
+		digits += int(n)
 	}
 	if used != len(packed) {
 		return runs, fmt.Errorf("hex runs use %d of %d packed bytes", used, len(packed))

@@ -313,6 +313,7 @@ func TestHexRunsInterleaved(t *testing.T) {
 // TestParseHexRunsCorrupt checks that run heads which do not fit the packed bytes are errors.
 func TestParseHexRunsCorrupt(t *testing.T) {
 	packed := appendPacked(nil, []byte(hex16+"a")) // 9 bytes, an odd run
+	longest := appendPacked(nil, bytes.Repeat([]byte("f"), maxHexRun))
 	for _, tt := range []struct {
 		name   string
 		heads  []uint64
@@ -324,6 +325,10 @@ func TestParseHexRunsCorrupt(t *testing.T) {
 		{"a repeat of nothing", []uint64{1}, nil, false},
 		{"a repeat from before the first run", []uint64{17 << 1, 1<<1 | 1}, packed, false},
 		{"a repeat from far back", append(append([]uint64{17 << 1}, slices.Repeat([]uint64{1}, 40)...), 40<<1|1), packed, true},
+		// One run of the longest kind repeated until the lines would rebuild to more than a
+		// block may hold.
+		{"repeats past a block's size", append([]uint64{maxHexRun << 1}, slices.Repeat([]uint64{1}, maxBlockRawSize/maxHexRun)...), longest, false},
+		{"repeats up to a block's size", append([]uint64{maxHexRun << 1}, slices.Repeat([]uint64{1}, maxBlockRawSize/maxHexRun-1)...), longest, true},
 		{"too short a run", []uint64{15 << 1}, packed[:8], false},
 		{"past the packed bytes", []uint64{20 << 1}, packed, false},
 		{"packed bytes left over", []uint64{16 << 1}, packed, false},
