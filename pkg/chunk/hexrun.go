@@ -179,23 +179,21 @@ func parseHexRuns(runs []hexRun, heads, packed []byte, base int) ([]hexRun, erro
 			if back > uint64(len(runs)) {
 				return runs, fmt.Errorf("hex run repeats the run %d back, of %d", back, len(runs))
 			}
-			r := runs[len(runs)-int(back)]
-			if digits += int(r.n); digits > maxBlockRawSize {
-				return runs, fmt.Errorf("hex runs expand to more than %d bytes", maxBlockRawSize)
+			runs = append(runs, runs[len(runs)-int(back)])
+		} else {
+			n := h >> 1
+			if n < minHexRun || n > maxHexRun || uint64(packedLen(int(n))) > uint64(len(packed)-used) {
+				return runs, fmt.Errorf("hex run of %d digits: out of range", n)
 			}
-			runs = append(runs, r)
-			continue
+			if n%2 == 1 && packed[used+packedLen(int(n))-1]&15 != 0 {
+				return runs, errors.New("hex run's padding is not zero")
+			}
+			runs = append(runs, hexRun{off: int32(base + used), n: int32(n)})
+			used += packedLen(int(n))
 		}
-		n := h >> 1
-		if n < minHexRun || n > maxHexRun || uint64(packedLen(int(n))) > uint64(len(packed)-used) {
-			return runs, fmt.Errorf("hex run of %d digits: out of range", n)
+		if digits += int(runs[len(runs)-1].n); digits > maxBlockRawSize {
+			return runs, fmt.Errorf("hex runs expand to more than %d bytes", maxBlockRawSize)
 		}
-		if n%2 == 1 && packed[used+packedLen(int(n))-1]&15 != 0 {
-			return runs, errors.New("hex run's padding is not zero")
-		}
-		runs = append(runs, hexRun{off: int32(base + used), n: int32(n)})
-		used += packedLen(int(n))
-		digits += int(n)
 	}
 	if used != len(packed) {
 		return runs, fmt.Errorf("hex runs use %d of %d packed bytes", used, len(packed))
