@@ -28,6 +28,7 @@ type windowSeries struct {
 	pts    []point // time order; pts[head:] are live
 	head   int
 	acc    rangeAcc // instead of pts when windows cannot overlap (rangeEvaluator.accFn)
+	gone   bool     // dropped from rangeEvaluator.series (its windows emptied)
 }
 
 func (w *windowSeries) live() []point { return w.pts[w.head:] }
@@ -69,6 +70,11 @@ type rangeEvaluator struct {
 	series map[uint64]*windowSeries
 	order  []*windowSeries // series in first-seen order, so results are deterministic
 	hbuf   []byte
+	// byResult remembers, under a grouping, the series of each entry label set seen (by its
+	// Hash, computed once per set by the pipeline), so that an entry's series costs one map
+	// look-up instead of hashing the grouping's labels again. It is bounded like the pipeline's
+	// own cache of label sets.
+	byResult map[uint64]*windowSeries
 	// streams caches the extractor of each stream by the iterator's StreamHash: log's
 	// ForStream hashes the labels (and may allocate) on every call.
 	streams map[uint64]log.StreamSampleExtractor
@@ -120,7 +126,7 @@ func (e *Engine) newRangeEvaluator(ctx context.Context, ra *syntax.RangeAggregat
 	re := &rangeEvaluator{
 		ctx: ctx, expr: ra, grouping: grouping, it: &countingIterator{EntryIterator: it, c: c}, ex: ex, st: st,
 		rangeNs: rangeNs, offset: offset, fn: fn,
-		series: map[uint64]*windowSeries{}, streams: map[uint64]log.StreamSampleExtractor{},
+		series: map[uint64]*windowSeries{}, byResult: map[uint64]*windowSeries{}, streams: map[uint64]log.StreamSampleExtractor{},
 	}
 	if st.count() == 1 || st.step >= rangeNs {
 		if f, fn, ok := accFuncFor(ra); ok {
@@ -180,34 +186,46 @@ func bytesOf(s string) []byte { return unsafestr.Bytes(s) }
 
 // seriesFor returns the window series a sample with labels res belongs to, after the grouping,
 // creating it when new. Grouped series are found by a hash of the kept labels, computed
-// without building them; the labels are built only for a new series.
+// without building them, once per label set seen (byResult); the labels are built only for a
+// new series.
 func (r *rangeEvaluator) seriesFor(res log.LabelsResult) *windowSeries {
 	g := r.grouping
 	var key uint64
 	switch {
 	case g == nil:
 		key = res.Hash()
-	case g.Without:
-		key, r.hbuf = res.Labels().HashWithoutLabels(r.hbuf, r.names...)
 	default:
-		key, r.hbuf = res.Labels().HashForLabels(r.hbuf, r.names...)
-	}
-	if ws := r.series[key]; ws != nil {
-		return ws
-	}
-	metric := res.Labels()
-	if g != nil {
-		b := labels.NewBuilder(metric)
-		if g.Without {
-			b.Del(g.Labels...)
-		} else {
-			b.Keep(g.Labels...)
+		if ws := r.byResult[res.Hash()]; ws != nil && !ws.gone {
+			return ws
 		}
-		metric = b.Labels()
+		if g.Without {
+			key, r.hbuf = res.Labels().HashWithoutLabels(r.hbuf, r.names...)
+		} else {
+			key, r.hbuf = res.Labels().HashForLabels(r.hbuf, r.names...)
+		}
 	}
-	ws := &windowSeries{metric: metric, hash: metric.Hash(), key: key}
-	r.series[key] = ws
-	r.order = append(r.order, ws)
+	ws := r.series[key]
+	if ws == nil {
+		metric := res.Labels()
+		if g != nil {
+			b := labels.NewBuilder(metric)
+			if g.Without {
+				b.Del(g.Labels...)
+			} else {
+				b.Keep(g.Labels...)
+			}
+			metric = b.Labels()
+		}
+		ws = &windowSeries{metric: metric, hash: metric.Hash(), key: key}
+		r.series[key] = ws
+		r.order = append(r.order, ws)
+	}
+	if g != nil {
+		if len(r.byResult) >= 4096 {
+			clear(r.byResult)
+		}
+		r.byResult[res.Hash()] = ws
+	}
 	return ws
 }
 
@@ -282,6 +300,7 @@ func (r *rangeEvaluator) Next() (int64, []sample, bool) {
 		}
 		if n == 0 {
 			delete(r.series, ws.key) // keeps memory bounded by the series of open windows
+			ws.gone = true
 			continue
 		}
 		kept = append(kept, ws)
