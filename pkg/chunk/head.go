@@ -318,6 +318,18 @@ func (h *Head) anyLineHolds(order []int32, c byte) bool {
 	return false
 }
 
+// freeMark returns the first control byte (0x01–0x1f) that no line of the entries order lists
+// holds, other than the bytes taken already (-1: none), to stand for what a block moves out of
+// its lines; ok is false when every one is taken or held.
+func (h *Head) freeMark(order []int32, taken [2]int) (mark byte, ok bool) {
+	for c := byte(1); c < 0x20; c++ {
+		if int(c) != taken[0] && int(c) != taken[1] && !h.anyLineHolds(order, c) {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
 // appendBlock appends the raw block (format Version, block.go) of the head entries order
 // lists, in that order (non-decreasing timestamps), to dst, eliding the lines' stamps when
 // stamp is set.
@@ -549,13 +561,15 @@ func (h *Head) findHexRuns(sc *blockScratch, order []int32, stamp, separated boo
 	if !stamp {
 		return 0, nil
 	}
-	mark := byte(1)
-	for ; mark < 0x20; mark++ {
-		if (!separated || mark != sep) && (stamps == nil || mark != esc) && !h.anyLineHolds(order, mark) {
-			break
-		}
+	taken := [2]int{-1, -1}
+	if separated {
+		taken[0] = int(sep)
 	}
-	if mark == 0x20 {
+	if stamps != nil {
+		taken[1] = int(esc)
+	}
+	mark, ok := h.freeMark(order, taken)
+	if !ok {
 		return 0, nil
 	}
 	runs, counts := sc.hexRuns[:0], sc.hexCounts[:0]
@@ -641,13 +655,12 @@ func (h *Head) findStamps(sc *blockScratch, order []int32, stamp, separated bool
 	if !stamp {
 		return 0, nil
 	}
-	esc := byte(1)
-	for ; esc < 0x20; esc++ {
-		if (!separated || esc != sep) && !h.anyLineHolds(order, esc) {
-			break
-		}
+	taken := [2]int{-1, -1}
+	if separated {
+		taken[0] = int(sep)
 	}
-	if esc == 0x20 {
+	esc, ok := h.freeMark(order, taken)
+	if !ok {
 		return 0, nil
 	}
 	stamps := sc.stamps[:0]
