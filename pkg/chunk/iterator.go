@@ -452,21 +452,26 @@ func (c *cursor) rebuild(dst, raw []byte, v *entryView) ([]byte, error) {
 			return dst, errors.New("stamped line holds no stamp mark")
 		}
 	}
-	mark := byte(c.dec.hexMark)
 	pos := 0
-	var err error
+	// stampBefore appends the stored text up to the stamp mark and the stamp, when the mark
+	// lies between pos and end.
+	stampBefore := func(end int) (err error) {
+		if stampAt >= pos && stampAt < end {
+			dst = append(dst, raw[pos:stampAt]...)
+			dst, err = appendStampAt(dst, int(v.stamp), v.stampD, v.ts, &c.render)
+			pos = stampAt + 1
+		}
+		return err
+	}
+	mark := byte(c.dec.hexMark)
 	for _, r := range c.dec.runs[v.hexFirst : v.hexFirst+v.hexN] {
 		at := bytes.IndexByte(raw[pos:], mark)
 		if at < 0 {
 			return dst, fmt.Errorf("line holds fewer hex marks than its %d runs", v.hexN)
 		}
 		at += pos
-		if stampAt >= pos && stampAt < at {
-			dst = append(dst, raw[pos:stampAt]...)
-			if dst, err = appendStampAt(dst, int(v.stamp), v.stampD, v.ts, &c.render); err != nil {
-				return dst, err
-			}
-			pos = stampAt + 1
+		if err := stampBefore(at); err != nil {
+			return dst, err
 		}
 		dst = append(dst, raw[pos:at]...)
 		dst = appendUnpacked(dst, c.dec.raw[r.off:], int(r.n))
@@ -475,12 +480,8 @@ func (c *cursor) rebuild(dst, raw []byte, v *entryView) ([]byte, error) {
 	if bytes.IndexByte(raw[pos:], mark) >= 0 {
 		return dst, fmt.Errorf("line holds more hex marks than its %d runs", v.hexN)
 	}
-	if stampAt >= pos {
-		dst = append(dst, raw[pos:stampAt]...)
-		if dst, err = appendStampAt(dst, int(v.stamp), v.stampD, v.ts, &c.render); err != nil {
-			return dst, err
-		}
-		pos = stampAt + 1
+	if err := stampBefore(len(raw)); err != nil {
+		return dst, err
 	}
 	return append(dst, raw[pos:]...), nil
 }
