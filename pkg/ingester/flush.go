@@ -207,6 +207,10 @@ func (i *Ingester) runFlushJobs(ctx context.Context, jobs []flushJob) error {
 		return nil
 	}
 	bs, batched := i.store.(batchStore)
+	put := i.store.PutChunk
+	if batched {
+		put = bs.WriteChunk
+	}
 	var (
 		wg      sync.WaitGroup
 		errMu   sync.Mutex
@@ -230,10 +234,6 @@ func (i *Ingester) runFlushJobs(ctx context.Context, jobs []flushJob) error {
 				j := jobs[n]
 				c := j.storageChunk()
 				started[n] = time.Now()
-				put := i.store.PutChunk
-				if batched {
-					put = bs.WriteChunk
-				}
 				if err := i.retryFlush(ctx, func(ctx context.Context) error { return put(ctx, c) }, "tenant", j.tenant, "stream", j.s.key); err != nil {
 					fail(err)
 					continue
