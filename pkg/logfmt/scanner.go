@@ -19,7 +19,12 @@ type Scanner struct {
 	key, value []byte // value is nil for `key` and `key=`
 	unescaped  bool   // value was decoded into buf
 	buf        []byte
-	err        error
+	// The syntax error Next stopped at, kept as its parts: a line that is not logfmt is
+	// common (level detection tries every line holding '='), and most callers only ask
+	// whether there was one, so the error is built when Err asks for it.
+	errMsg  string // "" when there is no error
+	errByte int    // the unexpected byte, or -1
+	errPos  int    // 1-based
 }
 
 // SyntaxError is a malformed pair; its text reads as Loki's __error_details__.
@@ -34,7 +39,7 @@ func (e *SyntaxError) Error() string {
 
 // Reset starts scanning line.
 func (s *Scanner) Reset(line []byte) {
-	s.line, s.pos, s.key, s.value, s.unescaped, s.err = line, 0, nil, nil, false, nil
+	s.line, s.pos, s.key, s.value, s.unescaped, s.errMsg = line, 0, nil, nil, false, ""
 }
 
 // Key is the current pair's key. It aliases the line.
@@ -49,13 +54,24 @@ func (s *Scanner) Value() []byte { return s.value }
 func (s *Scanner) Unescaped() bool { return s.unescaped }
 
 // Err is the syntax error Next stopped at, or nil.
-func (s *Scanner) Err() error { return s.err }
+func (s *Scanner) Err() error {
+	switch {
+	case s.errMsg == "":
+		return nil
+	case s.errByte >= 0:
+		return &SyntaxError{Pos: s.errPos, Msg: fmt.Sprintf("%s %q", s.errMsg, byte(s.errByte))}
+	}
+	return &SyntaxError{Pos: s.errPos, Msg: s.errMsg}
+}
+
+// Failed reports whether Next stopped at a syntax error, without building it.
+func (s *Scanner) Failed() bool { return s.errMsg != "" }
 
 // Next scans the next pair. It returns false at the end of the line (Err nil) or on a syntax
 // error (Err set; the scanner stands on the offending byte, and SkipToken moves past it so a
 // lenient reader can go on).
 func (s *Scanner) Next() bool {
-	s.key, s.value, s.unescaped, s.err = nil, nil, false, nil
+	s.key, s.value, s.unescaped, s.errMsg = nil, nil, false, ""
 	line := s.line
 	for s.pos < len(line) && line[s.pos] <= ' ' {
 		s.pos++
@@ -98,12 +114,14 @@ func (s *Scanner) SkipToken() {
 }
 
 func (s *Scanner) fail(msg string) bool {
-	s.err = &SyntaxError{Pos: s.pos + 1, Msg: msg}
+	s.errMsg, s.errByte, s.errPos = msg, -1, s.pos+1
 	return false
 }
 
 func (s *Scanner) unexpected(c byte) bool {
-	return s.fail(fmt.Sprintf("unexpected %q", c))
+	s.fail("unexpected")
+	s.errByte = int(c)
+	return false
 }
 
 // validKey rejects a key holding invalid UTF-8 (or U+FFFD), as go-logfmt does.

@@ -115,3 +115,26 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+// A line that is not logfmt costs no allocation until its error is asked for: level detection
+// and `| logfmt` try every line, and most only need to know that it failed.
+func TestFailedDoesNotAllocate(t *testing.T) {
+	var s Scanner
+	for _, line := range []string{`GET /cart?page=2 "Mozilla/5.0"`, `a="open`, `=x`} {
+		b := []byte(line)
+		allocs := testing.AllocsPerRun(100, func() {
+			s.Reset(b)
+			for s.Next() {
+			}
+			if !s.Failed() {
+				t.Fatalf("%q: no syntax error", line)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%q: %v allocations per scan, want 0", line, allocs)
+		}
+		if s.Err() == nil {
+			t.Errorf("%q: Failed, but Err is nil", line)
+		}
+	}
+}

@@ -31,7 +31,7 @@ func (l *LogfmtParser) Process(_ int64, line []byte, lbs *LabelsBuilder) ([]byte
 	fc := lbs.fieldCache(l)
 	for {
 		if !d.Next() {
-			if d.Err() == nil {
+			if !d.Failed() {
 				break
 			}
 			if l.strict {
@@ -118,7 +118,7 @@ func (p *LogfmtExpressionParser) Process(_ int64, line []byte, lbs *LabelsBuilde
 	d.Reset(line)
 	for {
 		if !d.Next() {
-			if d.Err() == nil {
+			if !d.Failed() {
 				break
 			}
 			if p.strict {

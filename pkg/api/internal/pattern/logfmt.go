@@ -36,7 +36,7 @@ func logfmtTokens(dst []token, sc *logfmt.Scanner, scratch *[]byte, line string,
 		}
 		dst = append(dst, token{text: key}, token{text: value})
 	}
-	return dst, sc.Err() == nil
+	return dst, !sc.Failed()
 }
 
 func isASCII(s string) bool {
