@@ -177,9 +177,9 @@ func BenchmarkLevelFromLine(b *testing.B) {
 		"plain":   "GET /api/v1/users 200 12ms",
 		"plain1k": strings.Repeat("GET /api/v1/users 200 12ms ", 40),
 		// nginx's combined format holds no level word: the whole line is searched.
-		"nginx": `10.244.3.17 - - [01/May/2024:10:00:00 +0000] "GET /api/v1/checkout/cart/items?page=2 HTTP/1.1" 200 5123 "https://shop.example.com/cart" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36" 0.012`,
-		"logfmt":  `ts=2024-05-01T10:00:00Z caller=http.go:42 level=info method=GET path=/api/v1/users status=200 duration=12ms`,
-		"json":    `{"ts":"2024-05-01T10:00:00Z","caller":"http.go:42","level":"info","method":"GET","path":"/api/v1/users","status":200,"duration":"12ms"}`,
+		"nginx":  `10.244.3.17 - - [01/May/2024:10:00:00 +0000] "GET /api/v1/checkout/cart/items?page=2 HTTP/1.1" 200 5123 "https://shop.example.com/cart" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36" 0.012`,
+		"logfmt": `ts=2024-05-01T10:00:00Z caller=http.go:42 level=info method=GET path=/api/v1/users status=200 duration=12ms`,
+		"json":   `{"ts":"2024-05-01T10:00:00Z","caller":"http.go:42","level":"info","method":"GET","path":"/api/v1/users","status":200,"duration":"12ms"}`,
 	} {
 		fields := newLevelFields(validation.DefaultLogLevelFields)
 		b.Run(name, func(b *testing.B) {
