@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -31,7 +32,8 @@ func OpenFS(dir string) (*FS, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open filesystem store: %w", err)
 	}
-	return &FS{root: dir}, nil
+	// Clean, so that the paths of keys, made by filepath.Join, start with it.
+	return &FS{root: filepath.Clean(dir)}, nil
 }
 
 // ErrInvalidKey is returned for keys that are empty, absolute or climb out of the root.
@@ -44,8 +46,9 @@ func (s *FS) path(key string) (string, error) {
 	return filepath.Join(s.root, filepath.FromSlash(key)), nil
 }
 
-// Put writes the object to a temporary file in the same directory, syncs it and renames it
-// into place, so a reader never sees a partial object and a crash leaves the old one.
+// Put writes the object to a temporary file in the same directory, syncs it, renames it into
+// place and syncs the directory, so a reader never sees a partial object and a crash leaves
+// the old one; once Put returns, the new one survives a crash of the machine.
 func (s *FS) Put(ctx context.Context, key string, r io.Reader) error {
 	_, err := s.put(ctx, key, r, true)
 	return err
@@ -105,10 +108,12 @@ func (s *FS) put(ctx context.Context, key string, r io.Reader, durable bool) (_ 
 	// temporary file cannot be made for its lack.
 	dir := filepath.Dir(p)
 	f, err := os.CreateTemp(dir, ".tmp-*")
+	made := false // dir was created here: its own entry must be made durable too
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", fmt.Errorf("put %s: %w", key, err)
 		}
+		made = true
 		f, err = os.CreateTemp(dir, ".tmp-*")
 	}
 	if err != nil {
@@ -141,7 +146,44 @@ func (s *FS) put(ctx context.Context, key string, r io.Reader, durable bool) (_ 
 	if err = os.Rename(f.Name(), p); err != nil {
 		return "", fmt.Errorf("put %s: %w", key, err)
 	}
+	if durable {
+		// The rename is an entry of dir: without syncing dir, a crash of the machine can
+		// lose the object whose bytes were synced. A directory made for it is an entry of
+		// its parent, and so on up to the root (made directories are rare: one per stream).
+		if err := s.syncDirs(dir, made); err != nil {
+			return "", fmt.Errorf("put %s: %w", key, err)
+		}
+	}
 	return p, nil
+}
+
+// syncDirs makes the entries of the directories dirsToSync lists durable. Windows makes a
+// rename durable with the file and cannot sync a directory.
+func (s *FS) syncDirs(dir string, up bool) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	for _, d := range s.dirsToSync(dir, up) {
+		if err := fsyncPath(d, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dirsToSync lists dir and, with up, every directory from dir's parent up to the root: they
+// hold dir's entry and those of the directories above it.
+func (s *FS) dirsToSync(dir string, up bool) []string {
+	dirs := []string{dir}
+	for up && dir != s.root {
+		parent := filepath.Dir(dir)
+		if rel, err := filepath.Rel(s.root, parent); parent == dir || err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			break
+		}
+		dirs = append(dirs, parent)
+		dir = parent
+	}
+	return dirs
 }
 
 // ctxReader stops a long copy when its context is cancelled.
