@@ -119,7 +119,7 @@ type frameBuilder struct {
 	bytes   int
 }
 
-func (b *frameBuilder) add(ls labels.Labels, hash uint64, e logproto.Entry) {
+func (b *frameBuilder) add(ls labels.Labels, hash uint64, e *logproto.Entry) {
 	if b.streams == nil {
 		b.streams = map[uint64]int{}
 	}

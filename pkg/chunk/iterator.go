@@ -588,7 +588,7 @@ func (it *Iterator) metadata(refs []byte, n int) (labels.Labels, error) {
 }
 
 // At returns the current entry. Its Line and StructuredMetadata are valid until Next.
-func (it *Iterator) At() logproto.Entry { return it.entry }
+func (it *Iterator) At() *logproto.Entry { return &it.entry }
 
 // Labels returns the stream's labels, as passed when the iterator was created.
 func (it *Iterator) Labels() labels.Labels { return it.lbls }

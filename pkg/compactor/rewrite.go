@@ -55,7 +55,7 @@ func (c *Compactor) rewrite(ctx context.Context, tenant string, rw rewriteItem) 
 			removed++
 			continue
 		}
-		if err := head.Append(&e); err != nil && !errors.Is(err, chunk.ErrDuplicate) {
+		if err := head.Append(e); err != nil && !errors.Is(err, chunk.ErrDuplicate) {
 			it.Close()
 			return false, fmt.Errorf("rewrite chunk %s: %w", key, err)
 		}

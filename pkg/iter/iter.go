@@ -14,17 +14,19 @@ import (
 // The usual loop is:
 //
 //	for it.Next() {
-//		e := it.At()
+//		e := it.At() // valid until the next call to Next
 //		...
 //	}
 //	if err := it.Err(); err != nil { ... }
 //	it.Close()
 //
-// At returns an entry whose Line (and StructuredMetadata) may point into a buffer owned by the
-// iterator: they are valid only until the next call to Next; copy them to keep them.
+// At returns the current entry, owned by the iterator: the entry, and the buffers its Line and
+// StructuredMetadata may point into, are valid only until the next call to Next; copy what you
+// keep, and do not modify it. (A pointer, so that an entry is not copied through every layer
+// of a query's iterators.)
 type EntryIterator interface {
 	Next() bool
-	At() logproto.Entry
+	At() *logproto.Entry
 	// Labels is the label set of the stream the current entry belongs to. The returned value
 	// must not be modified; it stays valid after Next.
 	Labels() labels.Labels

@@ -43,11 +43,6 @@ type merge struct {
 	started bool
 	err     error
 	all     []EntryIterator
-	// cur is the current entry, taken from the top iterator at the first At after Next
-	// (curOK). Every layer above (dedupe, a series' merge of chunks, stats, the engine) asks for
-	// it, and each ask would otherwise copy it up through every iterator below.
-	cur   logproto.Entry
-	curOK bool
 }
 
 type item struct {
@@ -85,7 +80,6 @@ func (m *merge) down(i int) {
 }
 
 func (m *merge) Next() bool {
-	m.curOK = false
 	if m.err != nil {
 		return false
 	}
@@ -126,12 +120,7 @@ func (m *merge) Next() bool {
 	return len(m.h) > 0
 }
 
-func (m *merge) At() logproto.Entry {
-	if !m.curOK {
-		m.cur, m.curOK = m.h[0].it.At(), true
-	}
-	return m.cur
-}
+func (m *merge) At() *logproto.Entry   { return m.h[0].it.At() }
 func (m *merge) Labels() labels.Labels { return m.h[0].it.Labels() }
 func (m *merge) StreamHash() uint64    { return m.h[0].it.StreamHash() }
 func (m *merge) Err() error            { return m.err }
@@ -192,7 +181,7 @@ func (d *dedupe) Next() bool {
 type empty struct{}
 
 func (empty) Next() bool            { return false }
-func (empty) At() logproto.Entry    { return logproto.Entry{} }
+func (empty) At() *logproto.Entry   { return new(logproto.Entry) }
 func (empty) Labels() labels.Labels { return labels.EmptyLabels() }
 func (empty) StreamHash() uint64    { return 0 }
 func (empty) Err() error            { return nil }

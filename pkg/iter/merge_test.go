@@ -22,6 +22,7 @@ type sliceIterator struct {
 	entries []logproto.Entry
 	i       int
 	buf     []byte
+	cur     logproto.Entry
 	spoil   bool
 }
 
@@ -34,18 +35,18 @@ func (s *sliceIterator) Next() bool {
 		for i := range s.buf {
 			s.buf[i] = '#' // spoil what the last At returned
 		}
+		s.cur.Timestamp = -1 << 62
 	}
 	s.i++
 	if s.i >= len(s.entries) {
 		return false
 	}
 	s.buf = append(s.buf[:0], s.entries[s.i].Line...)
+	s.cur = logproto.Entry{Timestamp: s.entries[s.i].Timestamp, Line: unsafestr.String(s.buf)}
 	return true
 }
 
-func (s *sliceIterator) At() logproto.Entry {
-	return logproto.Entry{Timestamp: s.entries[s.i].Timestamp, Line: unsafestr.String(s.buf)}
-}
+func (s *sliceIterator) At() *logproto.Entry   { return &s.cur }
 func (s *sliceIterator) Labels() labels.Labels { return s.lbls }
 func (s *sliceIterator) StreamHash() uint64    { return s.hash }
 func (s *sliceIterator) Err() error            { return nil }

@@ -120,7 +120,7 @@ func (it *memIterator) Next() bool {
 	}
 }
 
-func (it *memIterator) At() logproto.Entry    { return it.q.all[it.pos].e }
+func (it *memIterator) At() *logproto.Entry   { return &it.q.all[it.pos].e }
 func (it *memIterator) Labels() labels.Labels { return it.q.streams[it.q.all[it.pos].stream] }
 func (it *memIterator) StreamHash() uint64    { return it.q.hashes[it.q.all[it.pos].stream] }
 func (it *memIterator) Err() error            { return nil }

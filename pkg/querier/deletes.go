@@ -104,4 +104,4 @@ func (f *deletedFilter) filterOf(h uint64) func(int64, []byte) bool {
 	return sf.deleted
 }
 
-func (f *deletedFilter) At() logproto.Entry { return f.EntryIterator.At() }
+func (f *deletedFilter) At() *logproto.Entry { return f.EntryIterator.At() }

@@ -75,7 +75,7 @@ type sliceIter struct {
 }
 
 func (s *sliceIter) Next() bool            { s.i++; return s.i <= len(s.entries) }
-func (s *sliceIter) At() logproto.Entry    { return s.entries[s.i-1] }
+func (s *sliceIter) At() *logproto.Entry   { return &s.entries[s.i-1] }
 func (s *sliceIter) Labels() labels.Labels { return s.lbls }
 func (s *sliceIter) StreamHash() uint64    { return s.hash }
 func (s *sliceIter) Err() error            { return nil }

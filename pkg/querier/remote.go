@@ -297,7 +297,7 @@ func (it *remoteIterator) frame(req *logproto.PushRequest) (iter.EntryIterator, 
 	return iter.Merge(its, it.dir), nil
 }
 
-func (it *remoteIterator) At() logproto.Entry    { return it.cur.At() }
+func (it *remoteIterator) At() *logproto.Entry   { return it.cur.At() }
 func (it *remoteIterator) Labels() labels.Labels { return it.cur.Labels() }
 func (it *remoteIterator) StreamHash() uint64    { return it.cur.StreamHash() }
 func (it *remoteIterator) Err() error            { return it.err }
@@ -320,7 +320,7 @@ func (it *sliceIterator) Next() bool {
 	it.i++
 	return it.i < len(it.entries)
 }
-func (it *sliceIterator) At() logproto.Entry    { return it.entries[it.i] }
+func (it *sliceIterator) At() *logproto.Entry   { return &it.entries[it.i] }
 func (it *sliceIterator) Labels() labels.Labels { return it.ls }
 func (it *sliceIterator) StreamHash() uint64    { return it.hash }
 func (it *sliceIterator) Err() error            { return nil }

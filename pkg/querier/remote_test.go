@@ -91,7 +91,7 @@ type memIterator struct {
 }
 
 func (it *memIterator) Next() bool            { it.i++; return it.i < len(it.entries) }
-func (it *memIterator) At() logproto.Entry    { return it.entries[it.i].e }
+func (it *memIterator) At() *logproto.Entry   { return &it.entries[it.i].e }
 func (it *memIterator) Labels() labels.Labels { return it.entries[it.i].ls }
 func (it *memIterator) StreamHash() uint64    { return it.entries[it.i].ls.Hash() }
 func (it *memIterator) Err() error {

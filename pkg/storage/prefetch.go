@@ -131,7 +131,7 @@ func (p *prefetcher) Next() bool {
 	return true
 }
 
-func (p *prefetcher) At() logproto.Entry    { return p.cur[p.pos] }
+func (p *prefetcher) At() *logproto.Entry   { return &p.cur[p.pos] }
 func (p *prefetcher) Labels() labels.Labels { return p.lbls }
 func (p *prefetcher) StreamHash() uint64    { return p.hash }
 func (p *prefetcher) Err() error            { return p.err }

@@ -258,7 +258,7 @@ func (it *seriesIterator) Next() bool {
 	}
 }
 
-func (it *seriesIterator) At() logproto.Entry    { return it.cur.At() }
+func (it *seriesIterator) At() *logproto.Entry   { return it.cur.At() }
 func (it *seriesIterator) Labels() labels.Labels { return it.lbls }
 func (it *seriesIterator) StreamHash() uint64 {
 	if it.hash == 0 {
