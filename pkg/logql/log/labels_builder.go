@@ -40,7 +40,28 @@ type LabelsBuilder struct {
 	required requiredLabels
 
 	fields []*fieldCache // the parsers' caches of this stream's keys (parser_fields.go)
+
+	// smNames and smActs remember what setStructuredMetadata did with each name of the last
+	// entry's metadata. What happens to a label depends on its name alone (and on the stream
+	// and the required labels, fixed for the builder), and consecutive entries mostly carry the
+	// same names (a detected_level, say), so the next entry replays the actions.
+	smNames []string
+	smActs  []smAction
 }
+
+// smAction is what setStructuredMetadata does with one metadata label: keep it under name,
+// drop it, or set an error label from its value.
+type smAction struct {
+	name string
+	act  uint8
+}
+
+const (
+	smKeep = iota
+	smDrop
+	smErr
+	smErrDetails
+)
 
 // NewLabelsBuilder returns a builder for the entries of the stream with labels lbls.
 func NewLabelsBuilder(lbls labels.Labels) *LabelsBuilder {
@@ -65,25 +86,55 @@ func (b *LabelsBuilder) Reset() {
 // (characters invalid in a label name become '_'), a name the stream already has gets the
 // "_extracted" suffix, and __error__ / __error_details__ set the error labels.
 func (b *LabelsBuilder) setStructuredMetadata(sm labels.Labels) {
+	if sm.IsEmpty() {
+		return
+	}
+	same, i := sm.Len() == len(b.smNames), 0
+	if same {
+		sm.Range(func(l labels.Label) {
+			same = same && l.Name == b.smNames[i]
+			i++
+		})
+	}
+	if !same {
+		b.smNames, b.smActs = b.smNames[:0], b.smActs[:0]
+		sm.Range(func(l labels.Label) {
+			b.smNames = append(b.smNames, l.Name)
+			b.smActs = append(b.smActs, b.smActionOf(l.Name))
+		})
+	}
+	i = 0
 	sm.Range(func(l labels.Label) {
-		if !validLabelName(l.Name) {
-			l.Name = SanitizeLabelName(l.Name, true)
-		}
-		switch {
-		case l.Name == ErrorLabel:
+		a := b.smActs[i]
+		i++
+		switch a.act {
+		case smKeep:
+			b.sm = append(b.sm, labels.Label{Name: a.name, Value: l.Value})
+		case smErr:
 			b.err = l.Value
-			return
-		case l.Name == ErrorDetailsLabel:
+		case smErrDetails:
 			b.errDet = l.Value
-			return
-		case b.BaseHas(l.Name):
-			l.Name += DuplicateSuffix
 		}
-		if !b.required.has(l.Name) {
-			return
-		}
-		b.sm = append(b.sm, l)
 	})
+}
+
+// smActionOf decides what setStructuredMetadata does with a metadata label called name.
+func (b *LabelsBuilder) smActionOf(name string) smAction {
+	if !validLabelName(name) {
+		name = SanitizeLabelName(name, true)
+	}
+	switch {
+	case name == ErrorLabel:
+		return smAction{act: smErr}
+	case name == ErrorDetailsLabel:
+		return smAction{act: smErrDetails}
+	case b.BaseHas(name):
+		name += DuplicateSuffix
+	}
+	if !b.required.has(name) {
+		return smAction{act: smDrop}
+	}
+	return smAction{name: name, act: smKeep}
 }
 
 // wants reports whether a label called name may be part of the result. Parsers ask before

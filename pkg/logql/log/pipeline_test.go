@@ -129,3 +129,31 @@ func TestPipelineStopsAtFirstDrop(t *testing.T) {
 		t.Errorf("Process = %q, %v", out, ok)
 	}
 }
+
+// One stream pipeline remembers what it did with the names of the last entry's structured
+// metadata and replays it for the next entry with the same names: each entry must still get
+// its own values, and a change of names (or of their order) must be decided afresh.
+func TestStructuredMetadataReplayed(t *testing.T) {
+	stream := lbls("app", "api")
+	sp := log.NewNoopPipeline().ForStream(stream)
+	for _, c := range []struct {
+		sm   labels.Labels
+		want string
+	}{
+		{lbls("level", "info"), `{app="api", level="info"}`},
+		{lbls("level", "error"), `{app="api", level="error"}`},
+		{lbls("app", "sm", "level", "warn"), `{app="api", app_extracted="sm", level="warn"}`},
+		{lbls("app", "x", "level", "debug"), `{app="api", app_extracted="x", level="debug"}`},
+		{lbls("level", "info", "trace.id", "abc"), `{app="api", level="info", trace_id="abc"}`},
+		{lbls("__error__", "E", "level", "info"), `{__error__="E", app="api", level="info"}`},
+		{lbls("__error__", "F", "level", "warn"), `{__error__="F", app="api", level="warn"}`},
+		{lbls("level", "info"), `{app="api", level="info"}`},
+		{labels.EmptyLabels(), `{app="api"}`},
+		{lbls("level", "fatal"), `{app="api", level="fatal"}`},
+	} {
+		_, res, ok := sp.Process(1, []byte("line"), c.sm)
+		if !ok || res.Labels().String() != c.want {
+			t.Errorf("metadata %s: labels %s, want %s", c.sm, res.Labels(), c.want)
+		}
+	}
+}
