@@ -65,6 +65,20 @@ func (c *Chunk) Entries() int {
 	return n
 }
 
+// InOrder reports whether the chunk's blocks, in the order they were cut, each start after the
+// previous one ends, as a stream written in time order cuts them. Then no two entries of
+// different blocks share a timestamp, and since a head block refuses a duplicate of an entry
+// it holds (Head.Append), no entry of the chunk is a duplicate of another: a reader needs no
+// de-duplication within it. Out-of-order writes, duplicates among them, make blocks overlap.
+func (c *Chunk) InOrder() bool {
+	for i := 1; i < len(c.ix.Blocks); i++ {
+		if c.ix.Blocks[i].MinT <= c.ix.Blocks[i-1].MaxT {
+			return false
+		}
+	}
+	return true
+}
+
 // Bounds returns the smallest and largest entry timestamps, from the index; both are 0 for
 // a chunk without blocks.
 func (c *Chunk) Bounds() (minT, maxT int64) {

@@ -237,6 +237,7 @@ func (it *seriesIterator) Next() bool {
 		g := it.groups[0]
 		it.groups = it.groups[1:]
 		its := make([]iter.EntryIterator, 0, len(g))
+		inOrder := len(g) == 1
 		for _, ref := range g {
 			c, err := it.store.fetch(it.ctx, ref)
 			if errors.Is(err, chunk.ErrCorrupt) {
@@ -253,6 +254,13 @@ func (it *seriesIterator) Next() bool {
 			ci := c.Iterator(it.lbls, it.p.Start, it.p.End, it.p.Direction, it.p.LineFilter).Prefilter(it.p.Needle)
 			it.chunks = append(it.chunks, ci)
 			its = append(its, ci)
+			inOrder = inOrder && c.InOrder()
+		}
+		if inOrder && len(its) == 1 {
+			// A lone chunk cut in time order holds no duplicates (Chunk.InOrder): de-duplicating
+			// would copy every line for nothing.
+			it.cur = its[0]
+			continue
 		}
 		it.cur = iter.MergeDedupe(its, it.p.Direction)
 	}
