@@ -229,6 +229,8 @@ func TestSluiceFmtMatchesServer(t *testing.T) {
 		`sum by (app) (count_over_time({app="a"}   |= "x" [5m]))`,
 		`{app="api",env=~"p.*"} | logfmt | status>=500 or level="error" | line_format "{{.msg}}"`,
 		`topk(3, sum by (pod) (sum_over_time({job="x"} | json | unwrap bytes(size) [1m])))`,
+		// Longer than a line: broken up.
+		`sum by (app, level) (count_over_time({namespace="shop-production", app="checkout-api"} |= "error" | json | level="error" [5m]))`,
 	} {
 		code, out, errOut := runCLI(t, q, "fmt")
 		if code != 0 {
@@ -246,6 +248,9 @@ func TestSluiceFmtMatchesServer(t *testing.T) {
 		}
 		if strings.TrimSuffix(out, "\n") != body.Data {
 			t.Errorf("fmt %q = %q, server formats %q", q, out, body.Data)
+		}
+		if lines := strings.Count(body.Data, "\n") + 1; (len(q) > 100) != (lines > 1) {
+			t.Errorf("format_query %q: %d lines", q, lines)
 		}
 	}
 }

@@ -216,7 +216,8 @@ func (a *API) legacyQuery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
-// formatQuery serves /loki/api/v1/format_query: the query in canonical form.
+// formatQuery serves /loki/api/v1/format_query: the query formatted as Loki formats it, broken
+// over indented lines when longer than 100 characters (syntax.Pretty).
 func (a *API) formatQuery(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		a.writeError(w, badParam("%v", err))
@@ -230,5 +231,5 @@ func (a *API) formatQuery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, struct {
 		Status string `json:"status"`
 		Data   string `json:"data"`
-	}{"success", expr.String()})
+	}{"success", syntax.Pretty(expr)})
 }

@@ -128,6 +128,14 @@ func assertRoundTrip(t *testing.T, in string, e Expr) {
 	if again.String() != e.String() || !equalExpr(e, again) {
 		t.Fatalf("round trip of %q: %#v, want %#v", in, again, e)
 	}
+	pretty := Pretty(e)
+	again, err = ParseExpr(pretty)
+	if err != nil {
+		t.Fatalf("ParseExpr(%q) (Pretty of %q) error: %v", pretty, in, err)
+	}
+	if again.String() != e.String() || !equalExpr(e, again) {
+		t.Fatalf("Pretty of %q parses back as %s, want %s", in, again, e)
+	}
 }
 
 // equalExpr compares two trees; NaN literals compare equal to each other.
