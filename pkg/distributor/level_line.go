@@ -1,6 +1,7 @@
 package distributor
 
 import (
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode"
@@ -161,10 +162,32 @@ var levelKeywords = [...]levelKeyword{
 // one pass), where this one stops at the first level word.
 //
 // It runs on every line without a level field, so it looks at each byte once, through a
-// table, and compares words only where one can start.
+// table, and compares words only where one can start. It takes eight bytes at a time: their
+// classes packed in a word, a keyword can start where the class of the byte before (shifted up
+// a byte) has leftBoundary and the byte's has wordStart, and the loop branches only when one
+// of the eight is such a candidate. Branching at every word start instead mispredicted on
+// real lines: BenchmarkLevelFromKeywords, 1,000 different access lines, 202-220 ns a line
+// then, 130-149 ns now.
 func levelFromKeywords(line string) string {
-	prevBoundary := true // the start of the line counts as one
-	for i := 0; i < len(line); i++ {
+	prev := uint64(leftBoundary) // the start of the line counts as a boundary
+	i := 0
+	for ; i+8 <= len(line); i += 8 {
+		b := line[i : i+8]
+		c := uint64(byteClass[b[0]]) | uint64(byteClass[b[1]])<<8 | uint64(byteClass[b[2]])<<16 |
+			uint64(byteClass[b[3]])<<24 | uint64(byteClass[b[4]])<<32 | uint64(byteClass[b[5]])<<40 |
+			uint64(byteClass[b[6]])<<48 | uint64(byteClass[b[7]])<<56
+		cand := (c<<8 | prev) >> 1 & c & 0x0101010101010101 // wordStart is bit 0, leftBoundary bit 1 (checked below)
+		for cand != 0 {
+			k := bits.TrailingZeros64(cand) / 8
+			if l, ok := keywordAt(line, i+k); ok {
+				return l
+			}
+			cand &= cand - 1
+		}
+		prev = c >> 56
+	}
+	prevBoundary := prev&leftBoundary != 0
+	for ; i < len(line); i++ {
 		class := byteClass[line[i]]
 		if prevBoundary && class&wordStart != 0 {
 			if l, ok := keywordAt(line, i); ok {
@@ -216,6 +239,15 @@ const (
 	wordStart = 1 << iota
 	leftBoundary
 	rightBoundary
+)
+
+// levelFromKeywords' candidate mask needs wordStart in bit 0 and leftBoundary right above it:
+// these fail to compile otherwise.
+const (
+	_ uint = wordStart - 1
+	_ uint = 1 - wordStart
+	_ uint = leftBoundary>>1 - wordStart
+	_ uint = wordStart - leftBoundary>>1
 )
 
 var byteClass = func() (class [256]uint8) {

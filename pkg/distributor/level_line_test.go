@@ -278,3 +278,53 @@ func BenchmarkLevelFromKeywords(b *testing.B) {
 		i++
 	}
 }
+
+// firstKeywordLevel is levelFromKeywords' rule written plainly: the level of the first level
+// word, in any case, standing alone (no letter, digit or '_' on either side).
+func firstKeywordLevel(line string) string {
+	word := func(i int) bool {
+		r := rune(line[i]) // bytes above 0x7f as Latin-1, as byteClass takes them
+		return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_'
+	}
+	for i := range len(line) {
+		if i > 0 && word(i-1) {
+			continue
+		}
+		for _, k := range levelKeywords {
+			end := i + len(k.word)
+			if end <= len(line) && strings.EqualFold(line[i:end], k.word) && (end == len(line) || !word(end)) {
+				return k.level
+			}
+		}
+	}
+	return levelUnknown
+}
+
+// The search reads eight bytes at a time: a level word must be found wherever it starts or
+// ends relative to those eight, and the line's end.
+func TestLevelFromKeywordsEveryOffset(t *testing.T) {
+	for _, w := range []string{"err", "WARN", "Error", "critical", "information"} {
+		for pad := 0; pad < 20; pad++ {
+			for _, before := range []string{"", " ", "x", "[", "é"} {
+				for _, after := range []string{"", " ", "s", ":", "_"} {
+					line := strings.Repeat("ab", pad)[:pad] + before + w + after + strings.Repeat(".", pad%9)
+					if got, want := levelFromKeywords(line), firstKeywordLevel(line); got != want {
+						t.Errorf("levelFromKeywords(%q) = %s, want %s", line, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func FuzzLevelFromKeywords(f *testing.F) {
+	for _, s := range []string{"[WARN] x", "0123456 error", "01234567error", "x_error warn", "stderr: warn",
+		"caf\xe9error", "\xe2\x80\x94warn ", "abcdefg\x00info"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if got, want := levelFromKeywords(line), firstKeywordLevel(line); got != want {
+			t.Fatalf("levelFromKeywords(%q) = %s, want %s", line, got, want)
+		}
+	})
+}
