@@ -153,20 +153,20 @@ type Unwrap struct {
 
 func (u *Unwrap) String() string {
 	var sb strings.Builder
-	sb.WriteString("| unwrap ")
-	if u.Conv != ConvNone {
-		sb.WriteString(u.Conv)
-		sb.WriteByte('(')
-		sb.WriteString(u.Label)
-		sb.WriteByte(')')
-	} else {
-		sb.WriteString(u.Label)
-	}
+	sb.WriteString(u.head())
 	for _, f := range u.PostFilters {
 		sb.WriteString(" | ")
 		sb.WriteString(f.String())
 	}
 	return sb.String()
+}
+
+// head is the unwrap without its filters: | unwrap latency, | unwrap duration(took).
+func (u *Unwrap) head() string {
+	if u.Conv != ConvNone {
+		return "| unwrap " + u.Conv + "(" + u.Label + ")"
+	}
+	return "| unwrap " + u.Label
 }
 
 // Grouping is a by (...) or without (...) clause.

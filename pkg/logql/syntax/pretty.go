@@ -35,6 +35,20 @@ func indent(sb *strings.Builder, level int) {
 	}
 }
 
+// openCall writes name and an opening parenthesis at level, ending the line: the arguments
+// follow a level deeper, and closeCall ends them.
+func openCall(sb *strings.Builder, name string, level int) {
+	indent(sb, level)
+	sb.WriteString(name + "(\n")
+}
+
+// closeCall writes the closing parenthesis of openCall on a line of its own.
+func closeCall(sb *strings.Builder, level int) {
+	sb.WriteByte('\n')
+	indent(sb, level)
+	sb.WriteByte(')')
+}
+
 // oneLine writes s at level when it fits, and reports whether it did.
 func oneLine(sb *strings.Builder, s string, level int) bool {
 	if len(s) > prettyWidth {
@@ -117,12 +131,7 @@ func prettyLogRange(sb *strings.Builder, r *LogRange, level int) {
 	if u := r.Unwrap; u != nil {
 		sb.WriteByte('\n')
 		indent(sb, level+1)
-		sb.WriteString("| unwrap ")
-		if u.Conv != ConvNone {
-			sb.WriteString(u.Conv + "(" + u.Label + ")")
-		} else {
-			sb.WriteString(u.Label)
-		}
+		sb.WriteString(u.head())
 		for _, f := range u.PostFilters {
 			sb.WriteByte('\n')
 			indent(sb, level+1)
@@ -139,16 +148,13 @@ func prettyRange(sb *strings.Builder, e *RangeAggregation, level int) {
 	if oneLine(sb, e.String(), level) {
 		return
 	}
-	indent(sb, level)
-	sb.WriteString(e.Op + "(\n")
+	openCall(sb, e.Op, level)
 	if e.Param != nil {
 		indent(sb, level+1)
 		sb.WriteString(formatFloat(*e.Param) + ",\n")
 	}
 	prettyLogRange(sb, e.Left, level+1)
-	sb.WriteByte('\n')
-	indent(sb, level)
-	sb.WriteByte(')')
+	closeCall(sb, level)
 	prettyGrouping(sb, e.Grouping)
 }
 
@@ -172,18 +178,16 @@ func prettyVector(sb *strings.Builder, e *VectorAggregation, level int) {
 	if oneLine(sb, e.String(), level) {
 		return
 	}
-	indent(sb, level)
-	sb.WriteString(e.Op)
-	prettyGrouping(sb, e.Grouping)
-	sb.WriteString("(\n")
+	var head strings.Builder
+	head.WriteString(e.Op)
+	prettyGrouping(&head, e.Grouping)
+	openCall(sb, head.String(), level)
 	if e.Op == OpTopK || e.Op == OpBottomK || e.Op == OpApproxTopK {
 		indent(sb, level+1)
 		sb.WriteString(strconv.Itoa(e.Param) + ",\n")
 	}
 	prettyExpr(sb, e.Left, level+1)
-	sb.WriteByte('\n')
-	indent(sb, level)
-	sb.WriteByte(')')
+	closeCall(sb, level)
 }
 
 func prettyBinOp(sb *strings.Builder, e *BinOp, level int) {
@@ -225,27 +229,21 @@ func prettyOperand(sb *strings.Builder, e SampleExpr, level int) {
 		prettyExpr(sb, e, level)
 		return
 	}
-	indent(sb, level)
-	sb.WriteString("(\n")
+	openCall(sb, "", level)
 	prettyBinOp(sb, b, level+1)
-	sb.WriteByte('\n')
-	indent(sb, level)
-	sb.WriteByte(')')
+	closeCall(sb, level)
 }
 
 func prettyLabelReplace(sb *strings.Builder, e *LabelReplace, level int) {
 	if oneLine(sb, e.String(), level) {
 		return
 	}
-	indent(sb, level)
-	sb.WriteString("label_replace(\n")
+	openCall(sb, "label_replace", level)
 	prettyExpr(sb, e.Left, level+1)
 	for _, s := range []string{e.Dst, e.Replacement, e.Src, e.Regex} {
 		sb.WriteString(",\n")
 		indent(sb, level+1)
 		sb.WriteString(strconv.Quote(s))
 	}
-	sb.WriteByte('\n')
-	indent(sb, level)
-	sb.WriteByte(')')
+	closeCall(sb, level)
 }
