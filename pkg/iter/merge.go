@@ -33,6 +33,19 @@ func MergeDedupe(its []EntryIterator, dir logproto.Direction) EntryIterator {
 	return &dedupe{EntryIterator: Merge(its, dir)}
 }
 
+// MergeDedupeAfter is MergeDedupe where distinct, one of its, holds no duplicate of its own
+// (a store's answer: MergeDedupe where its chunks overlap). Once every other source is used
+// up, its entries are passed through without being remembered: no other source can repeat
+// them, but at the timestamp where the last other one ended. For a query over flushed data
+// alone (the ingesters hold none of it) that is from the first entry.
+func MergeDedupeAfter(its []EntryIterator, dir logproto.Direction, distinct EntryIterator) EntryIterator {
+	if len(its) < 2 {
+		return MergeDedupe(its, dir)
+	}
+	m := &merge{dir: dir, pending: its}
+	return &dedupe{EntryIterator: m, m: m, distinct: distinct}
+}
+
 // merge is a binary heap of iterators keyed by their current timestamp. The timestamp is
 // cached beside each iterator, so ordering costs no interface calls: the heap is the hot loop
 // of every query over many streams.
@@ -143,6 +156,12 @@ func (m *merge) Close() error {
 // negligible.
 type dedupe struct {
 	EntryIterator
+	// m is the merge of the sources and distinct the one of them without duplicates of its own
+	// (MergeDedupeAfter; both nil otherwise); solo is set while the entries at ts all came
+	// from distinct, the one source left.
+	m           *merge
+	distinct    EntryIterator
+	solo        bool
 	ts          int64
 	started     bool
 	first       []byte // the line of the first entry at ts
@@ -155,6 +174,17 @@ type dedupeKey struct{ stream, line uint64 }
 func (d *dedupe) Next() bool {
 	for d.EntryIterator.Next() {
 		e := d.EntryIterator.At()
+		if d.m != nil && len(d.m.h) == 1 && d.m.h[0].it == d.distinct {
+			// The distinct source is the one left: its entries differ from each other, and an
+			// entry of another source can only equal one at the timestamp that source ended on.
+			if d.solo && e.Timestamp == d.ts {
+				return true
+			}
+			if !d.started || e.Timestamp != d.ts {
+				d.started, d.ts, d.solo = true, e.Timestamp, true
+				return true
+			}
+		}
 		stream := d.EntryIterator.StreamHash()
 		if !d.started || e.Timestamp != d.ts {
 			d.started, d.ts = true, e.Timestamp

@@ -128,6 +128,86 @@ func TestMergeDedupe(t *testing.T) {
 	}
 }
 
+// TestMergeDedupeAfter merges a source that may repeat entries (several replicas merged
+// without de-duplication, the worst an ingester could answer) with one that holds no
+// duplicate of its own (a store's answer), and checks that it gives what MergeDedupe gives:
+// each distinct entry once, in time order, also where the first source ends, and whichever
+// source ends first.
+func TestMergeDedupeAfter(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	streams := []labels.Labels{labels.FromStrings("app", "a"), labels.FromStrings("app", "b")}
+	for round := range 300 {
+		type source struct {
+			lbls    labels.Labels
+			entries []logproto.Entry
+		}
+		// sources draws n sources per stream from a pool of few timestamps and lines; a
+		// source holds an entry once, in time order.
+		pool := func(maxTS int) []entryOf {
+			var p []entryOf
+			for range 1 + r.IntN(30) {
+				p = append(p, entryOf{streams[r.IntN(2)].String(), int64(r.IntN(maxTS)), []string{"x", "y", ""}[r.IntN(3)]})
+			}
+			return p
+		}
+		sources := func(p []entryOf, n int) []source {
+			var out []source
+			for range n {
+				for _, lbls := range streams {
+					var es []entryOf
+					for _, e := range p {
+						if e.stream == lbls.String() && r.IntN(3) > 0 {
+							es = append(es, e)
+						}
+					}
+					slices.SortFunc(es, func(a, b entryOf) int { return int(a.ts - b.ts) })
+					es = slices.Compact(es)
+					src := source{lbls: lbls}
+					for _, e := range es {
+						src.entries = append(src.entries, logproto.Entry{Timestamp: e.ts, Line: e.line})
+					}
+					out = append(out, src)
+				}
+			}
+			return out
+		}
+		// The sources overlap in time, or the repeating one ends earlier, or later.
+		shared := pool(8)
+		ing, store := sources(shared, 1+r.IntN(3)), sources(shared, 1+r.IntN(3))
+		if r.IntN(3) == 0 {
+			ing = sources(pool(3), 1+r.IntN(3))
+		}
+		iters := func(ss []source, dir logproto.Direction) []EntryIterator {
+			var its []EntryIterator
+			for _, s := range ss {
+				es := slices.Clone(s.entries)
+				if dir == logproto.Backward {
+					slices.Reverse(es)
+				}
+				its = append(its, newSlice(s.lbls, es))
+			}
+			return its
+		}
+		drain := func(it EntryIterator) []string {
+			var out []string
+			for it.Next() {
+				out = append(out, fmt.Sprintf("%d %s %q", it.At().Timestamp, it.Labels(), it.At().Line))
+			}
+			return out
+		}
+		for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
+			want := drain(MergeDedupe(append(iters(ing, dir), iters(store, dir)...), dir))
+			fromStore := MergeDedupe(iters(store, dir), dir)
+			got := drain(MergeDedupeAfter([]EntryIterator{Merge(iters(ing, dir), dir), fromStore}, dir, fromStore))
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Fatalf("round %d %v: got %q, want %q", round, dir, got, want)
+			}
+		}
+	}
+}
+
 // BenchmarkMergeDedupe merges two sources of distinct entries (an ingester and a store that do
 // not overlap), the common case: nearly every timestamp has one entry.
 func BenchmarkMergeDedupe(b *testing.B) {

@@ -60,8 +60,10 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 		fromStore.Close()
 		return nil, err
 	}
-	// A chunk just flushed is in both until the ingester drops it.
-	return iter.MergeDedupe([]iter.EntryIterator{fromIngester, fromStore}, p.Direction), nil
+	// A chunk just flushed is in both until the ingester drops it. The store's answer holds no
+	// duplicate of its own (it merges overlapping chunks without them), so once the ingesters'
+	// entries are used up the rest of it needs no comparing.
+	return iter.MergeDedupeAfter([]iter.EntryIterator{fromIngester, fromStore}, p.Direction, fromStore), nil
 }
 
 // Series returns the label sets of the streams with entries in [from, through) matching ms,
