@@ -116,7 +116,9 @@ func (s *Store) CommitChunks(ctx context.Context, cs []*Chunk) error {
 }
 
 // SelectLogs returns the stored entries of tenant that p selects, merged in order. Chunks are
-// fetched lazily, one run of time-overlapping chunks per series at a time.
+// fetched lazily, one run of time-overlapping chunks per series at a time. The answer holds no
+// duplicate: a run of several chunks, or a chunk whose blocks overlap, is de-duplicated, and
+// each series appears once. The querier relies on it (iter.MergeDedupeAfter).
 func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLogParams) (iter.EntryIterator, error) {
 	if p.End <= p.Start {
 		return iter.Empty(), nil
