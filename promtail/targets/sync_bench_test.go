@@ -46,6 +46,7 @@ scrape_configs:
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { pos.Stop() })
 	tm := tail.NewManager(tail.Config{PollInterval: time.Hour}, pos, 1, tail.NewMetrics(nil), slog.New(slog.DiscardHandler))
 	s := NewScrape(cfg.ScrapeConfigs[0], nil, nil, tm, Limits{}, slog.New(slog.DiscardHandler))
 	s.sync()
