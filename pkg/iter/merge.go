@@ -33,13 +33,13 @@ func MergeDedupe(its []EntryIterator, dir logproto.Direction) EntryIterator {
 	return &dedupe{EntryIterator: Merge(its, dir)}
 }
 
-// MergeDedupeAfter is MergeDedupe where distinct, one of its, holds no duplicate of its own
-// (a store's answer: MergeDedupe where its chunks overlap). Once every other source is used
-// up, its entries are passed through without being remembered: no other source can repeat
-// them, but at the timestamp where the last other one ended. For a query over flushed data
-// alone (the ingesters hold none of it) that is from the first entry.
-func MergeDedupeAfter(its []EntryIterator, dir logproto.Direction, distinct EntryIterator) EntryIterator {
-	if len(its) < 2 {
+// MergeDedupeAfter is MergeDedupe where its[distinct] holds no duplicate of its own (a
+// store's answer: MergeDedupe where its chunks overlap). Once every other source is used up,
+// its entries are passed through without being remembered: no other source can repeat them,
+// but at the timestamp where the last other one ended. For a query over flushed data alone
+// (the ingesters hold none of it) that is from the first entry.
+func MergeDedupeAfter(its []EntryIterator, dir logproto.Direction, distinct int) EntryIterator {
+	if len(its) < 2 || distinct < 0 || distinct >= len(its) {
 		return MergeDedupe(its, dir)
 	}
 	m := &merge{dir: dir, pending: its}
@@ -59,8 +59,9 @@ type merge struct {
 }
 
 type item struct {
-	ts int64
-	it EntryIterator
+	ts  int64
+	it  EntryIterator
+	src int // the iterator's index in the sources given
 }
 
 func (m *merge) less(a, b *item) bool {
@@ -99,9 +100,9 @@ func (m *merge) Next() bool {
 	if !m.started {
 		m.started = true
 		m.all = m.pending
-		for _, it := range m.pending {
+		for i, it := range m.pending {
 			if it.Next() {
-				m.h = append(m.h, item{it.At().Timestamp, it})
+				m.h = append(m.h, item{it.At().Timestamp, it, i})
 			} else if err := it.Err(); err != nil {
 				m.err = err
 				return false
@@ -156,11 +157,11 @@ func (m *merge) Close() error {
 // negligible.
 type dedupe struct {
 	EntryIterator
-	// m is the merge of the sources and distinct the one of them without duplicates of its own
-	// (MergeDedupeAfter; both nil otherwise); solo is set while the entries at ts all came
-	// from distinct, the one source left.
+	// m is the merge of the sources and distinct the index of the one without duplicates of
+	// its own (MergeDedupeAfter; m is nil otherwise); solo is set while the entries at ts all
+	// came from it, the one source left.
 	m           *merge
-	distinct    EntryIterator
+	distinct    int
 	solo        bool
 	ts          int64
 	started     bool
@@ -174,7 +175,7 @@ type dedupeKey struct{ stream, line uint64 }
 func (d *dedupe) Next() bool {
 	for d.EntryIterator.Next() {
 		e := d.EntryIterator.At()
-		if d.m != nil && len(d.m.h) == 1 && d.m.h[0].it == d.distinct {
+		if d.m != nil && len(d.m.h) == 1 && d.m.h[0].src == d.distinct {
 			// The distinct source is the one left: its entries differ from each other, and an
 			// entry of another source can only equal one at the timestamp that source ended on.
 			if d.solo && e.Timestamp == d.ts {

@@ -198,7 +198,7 @@ func TestMergeDedupeAfter(t *testing.T) {
 		for _, dir := range []logproto.Direction{logproto.Forward, logproto.Backward} {
 			want := drain(MergeDedupe(append(iters(ing, dir), iters(store, dir)...), dir))
 			fromStore := MergeDedupe(iters(store, dir), dir)
-			got := drain(MergeDedupeAfter([]EntryIterator{Merge(iters(ing, dir), dir), fromStore}, dir, fromStore))
+			got := drain(MergeDedupeAfter([]EntryIterator{Merge(iters(ing, dir), dir), fromStore}, dir, 1))
 			slices.Sort(want)
 			slices.Sort(got)
 			if !slices.Equal(got, want) {

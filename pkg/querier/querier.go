@@ -63,7 +63,7 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 	// A chunk just flushed is in both until the ingester drops it. The store's answer holds no
 	// duplicate of its own (it merges overlapping chunks without them), so once the ingesters'
 	// entries are used up the rest of it needs no comparing.
-	return iter.MergeDedupeAfter([]iter.EntryIterator{fromIngester, fromStore}, p.Direction, fromStore), nil
+	return iter.MergeDedupeAfter([]iter.EntryIterator{fromIngester, fromStore}, p.Direction, 1), nil
 }
 
 // Series returns the label sets of the streams with entries in [from, through) matching ms,
