@@ -25,7 +25,7 @@ func TestDirCacheRelistsOnlyChangedDirectories(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "pods", "a.log"), nil, 0o644)
 	root := &countingFS{FS: os.DirFS(dir)}
 	now := time.Now()
-	c := &dirCache{root: root, base: dir, dirs: map[string]*cachedDir{}, now: func() time.Time { return now }}
+	c := &dirCache{root: root, base: dir, dirs: map[string]*cachedDir{}, now: func() time.Time { return now }, stat: os.Stat}
 	names := func() []string {
 		t.Helper()
 		c.newRound()

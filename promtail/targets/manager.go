@@ -152,6 +152,8 @@ func (s *Scrape) Targets() []Target {
 // interval is short (the poll frequency) so new files are picked up at once; a directory
 // cache keeps a round to one listing per directory.
 func (s *Scrape) Run(ctx context.Context, interval time.Duration) {
+	s.dirs.startWatch()
+	defer s.dirs.close()
 	for {
 		s.sync()
 		select {

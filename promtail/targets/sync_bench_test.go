@@ -15,7 +15,8 @@ import (
 
 // BenchmarkScrapeSync is one round of an idle node's scrape: the globs of /var/log/pods'
 // layout re-expanded over 500 pod directories of 2 log files each, none of them changed. It
-// runs every poll (250 ms), so it is most of what an idle promtail costs.
+// runs every poll (250 ms), so it is much of what an idle promtail costs. Directories are
+// watched (inotify, on Linux), as in Run.
 func BenchmarkScrapeSync(b *testing.B) {
 	dir := b.TempDir()
 	for i := range 500 {
@@ -49,6 +50,8 @@ scrape_configs:
 	b.Cleanup(func() { pos.Stop() })
 	tm := tail.NewManager(tail.Config{PollInterval: time.Hour}, pos, 1, tail.NewMetrics(nil), slog.New(slog.DiscardHandler))
 	s := NewScrape(cfg.ScrapeConfigs[0], nil, nil, tm, Limits{}, slog.New(slog.DiscardHandler))
+	s.dirs.startWatch() // as Run does
+	b.Cleanup(s.dirs.close)
 	s.sync()
 	if len(s.watched) != 1000 {
 		b.Fatalf("%d files found, want 1000", len(s.watched))
