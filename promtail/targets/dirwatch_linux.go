@@ -25,7 +25,12 @@ type dirWatch struct {
 	byWD    map[int32]string // watch descriptor → directory name (the cache's)
 	byName  map[string]int32
 	changed map[string]bool // watched directories with an event since they were listed
+	// refused are the directories the kernel would not watch for want of watches (ENOSPC):
+	// not asked again, at every round, until a watch is removed.
+	refused map[string]bool
 	done    chan struct{}
+	add     func(fd int, path string, mask uint32) (int, error) // unix.InotifyAddWatch; tests make it fail
+
 }
 
 const dirWatchMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
@@ -39,7 +44,8 @@ func newDirWatch() *dirWatch {
 		return nil
 	}
 	w := &dirWatch{f: os.NewFile(uintptr(fd), "inotify"), fd: fd, byWD: map[int32]string{}, byName: map[string]int32{},
-		changed: map[string]bool{}, done: make(chan struct{})}
+		changed: map[string]bool{}, refused: map[string]bool{}, done: make(chan struct{}),
+		add: unix.InotifyAddWatch}
 	go w.run()
 	return w
 }
@@ -56,8 +62,14 @@ func (w *dirWatch) watch(name, path string) bool {
 	if _, ok := w.byName[name]; ok {
 		return true
 	}
-	wd, err := unix.InotifyAddWatch(w.fd, path, dirWatchMask)
+	if w.refused[name] {
+		return false
+	}
+	wd, err := w.add(w.fd, path, dirWatchMask)
 	if err != nil {
+		if err == unix.ENOSPC {
+			w.refused[name] = true
+		}
 		return false
 	}
 	// A path may come back with the descriptor of a directory watched under another name (a
@@ -92,6 +104,7 @@ func (w *dirWatch) forget(name string) {
 		delete(w.byName, name)
 		delete(w.byWD, wd)
 		delete(w.changed, name)
+		clear(w.refused) // a watch is free again
 	}
 }
 
@@ -151,6 +164,7 @@ func (w *dirWatch) handle(b []byte) {
 			// The watch is gone (the directory was removed): the next round stats it.
 			delete(w.byWD, wd)
 			delete(w.byName, name)
+			clear(w.refused)
 		}
 	}
 }

@@ -137,3 +137,37 @@ func TestDirWatchOverflow(t *testing.T) {
 		t.Fatal("after an overflow a directory still counts as unchanged")
 	}
 }
+
+// A directory the kernel will not watch for want of watches is not asked for again at every
+// round (it is checked with a stat instead), until a watch is removed and frees one.
+func TestDirWatchRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"a", "b"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	c, _, stats := watchedCache(t, dir)
+	adds, full := 0, true
+	real := c.watch.add
+	c.watch.add = func(fd int, path string, mask uint32) (int, error) {
+		adds++
+		if full && filepath.Base(path) == "b" {
+			return -1, unix.ENOSPC
+		}
+		return real(fd, path, mask)
+	}
+	for range 5 {
+		c.newRound()
+		c.ReadDir("a")
+		c.ReadDir("b")
+	}
+	if adds != 2 || *stats != 6 { // a: one add, one stat; b: one refused add, a stat every round
+		t.Fatalf("%d watch calls, %d stats; want 2 and 6", adds, *stats)
+	}
+	full = false
+	c.watch.forget("a")
+	c.newRound()
+	c.ReadDir("b")
+	if adds != 3 || !c.watch.unchanged("b") {
+		t.Fatalf("after a watch was freed: %d watch calls, b watched %v", adds, c.watch.unchanged("b"))
+	}
+}
