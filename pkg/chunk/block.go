@@ -247,17 +247,39 @@ type blockDecoder struct {
 	n      int    // entries decoded so far
 	prevTs int64
 	meta   BlockMeta
+	// noLines: raw ends where the lines start (decompressBlockHead), and entries are decoded
+	// without their lines: each has an empty line, and the stamps and hex runs, which only
+	// rebuild lines, are not read.
+	noLines bool
 }
 
 // reset starts decoding raw, a block of the given format version described by meta.
 func (d *blockDecoder) reset(raw []byte, meta BlockMeta, version int) error {
-	*d = blockDecoder{raw: raw, meta: meta, tsEnd: len(raw), version: version, sep: -1, esc: -1, hexMark: -1, runs: d.runs[:0]}
+	return d.resetFor(raw, meta, version, false)
+}
+
+// resetHead starts decoding the entries of a block of format version 2 or later without their
+// lines, from raw, the block's bytes up to where its lines start (decompressBlockHead).
+func (d *blockDecoder) resetHead(head []byte, meta BlockMeta, version int) error {
+	if version < 2 {
+		return fmt.Errorf("format version %d interleaves lines with the other fields", version)
+	}
+	return d.resetFor(head, meta, version, true)
+}
+
+func (d *blockDecoder) resetFor(raw []byte, meta BlockMeta, version int, noLines bool) error {
+	*d = blockDecoder{raw: raw, meta: meta, tsEnd: len(raw), version: version, sep: -1, esc: -1, hexMark: -1, runs: d.runs[:0], noLines: noLines}
 	if version == 1 {
 		return nil
 	}
 	lay, err := columnStarts(raw, version, meta.Entries)
 	if err != nil {
 		return err
+	}
+	if noLines {
+		if lay.lines != len(raw) {
+			return fmt.Errorf("block head of %d bytes, its lines start at %d", len(raw), lay.lines)
+		}
 	}
 	d.pos, d.tsEnd = lay.ts, lay.lens
 	d.lenPos, d.lenEnd = lay.lens, lay.meta
@@ -266,6 +288,11 @@ func (d *blockDecoder) reset(raw []byte, meta BlockMeta, version int) error {
 	d.hexPos, d.hexEnd = lay.hexCounts, lay.hexHeads
 	d.line = lay.lines
 	d.sep, d.esc, d.hexMark = lay.sep, lay.esc, lay.hexMark
+	if noLines {
+		// The stamps and hex runs only rebuild lines: their columns are passed over whole.
+		d.esc, d.hexMark = -1, -1
+		d.stampPos, d.hexPos = d.stampEnd, d.hexEnd
+	}
 	if d.hexMark >= 0 {
 		if d.runs, err = parseHexRuns(d.runs, raw[lay.hexHeads:lay.planes], raw[lay.packed:lay.lines], lay.packed); err != nil {
 			return err
@@ -370,6 +397,15 @@ func (d *blockDecoder) next() (entryView, error) {
 		}
 		v.lineStart, v.lineEnd = int32(pos), int32(pos+int(l))
 		pos += int(l)
+	case d.noLines:
+		d.pos = pos
+		if d.sep < 0 {
+			if _, d.lenPos = uvarint(d.raw[:d.lenEnd], d.lenPos); d.lenPos < 0 {
+				return v, errTruncated
+			}
+		}
+		v.lineStart, v.lineEnd = int32(d.line), int32(d.line)
+		b, pos = d.raw[:d.metaEnd], d.metaPos
 	case d.sep >= 0:
 		d.pos = pos
 		end := bytes.IndexByte(d.raw[d.line:], byte(d.sep))

@@ -370,6 +370,47 @@ func decompressBlock(enc Encoding, buf, src []byte, rawSize, version int) ([]byt
 	return out, err
 }
 
+// decompressBlockHead decodes only the first part of a block of format version 2 or later
+// stored by compressBlock (its columns, timestamp planes and packed hex runs, not its lines)
+// into buf, grown if needed, and returns those raw bytes: the block's raw bytes up to where its
+// lines start. An iterator whose caller reads no line (Iterator.WithoutLines) needs no more,
+// and the lines are most of a block's compressed bytes. For EncNone the result is a subslice
+// of src.
+func decompressBlockHead(enc Encoding, buf, src []byte, rawSize, version int) ([]byte, error) {
+	if rawSize < 0 || rawSize > maxBlockRawSize {
+		return nil, fmt.Errorf("raw size %d out of range", rawSize)
+	}
+	split, pos := uvarint(src, 0)
+	firstLen, pos := uvarint(src, pos)
+	var planesLen uint64
+	if version >= 4 {
+		planesLen, pos = uvarint(src, pos)
+	}
+	if pos < 0 || split > uint64(rawSize) || planesLen > split || firstLen > uint64(len(src)-pos) ||
+		planesLen > uint64(len(src)-pos)-firstLen {
+		return nil, errors.New("block parts' sizes out of range")
+	}
+	first := src[pos : pos+int(firstLen)]
+	planes := src[pos+int(firstLen) : pos+int(firstLen+planesLen)]
+	firstRaw := int(split - planesLen)
+	if enc == EncNone {
+		if len(first) != firstRaw {
+			return nil, fmt.Errorf("stored size %d, want %d", len(first), firstRaw)
+		}
+		return src[pos : pos+int(split)], nil
+	}
+	out := grow(buf, int(split))
+	got, err := decompress(enc, out[:0:cap(out)], first, firstRaw)
+	if err != nil {
+		return nil, err
+	}
+	if len(got) > 0 && &got[0] != &out[0] {
+		copy(out, got)
+	}
+	copy(out[firstRaw:split], planes)
+	return out[:split], nil
+}
+
 // decompressBlockFor is decompressBlock for a scan that wants only blocks for which match,
 // given the block's lines and the bytes kept as they are between the parts (the timestamp
 // planes and packed hex runs), reports true (nil: every block). It decodes the lines part first

@@ -49,6 +49,8 @@ type Iterator struct {
 	// matchNeedle and matchHex tell decompressBlockFor whether a block's lines (and packed
 	// runs) may hold the needle.
 	matchNeedle, matchHex func(lines, kept []byte) bool
+	// noLines: the caller reads no line (WithoutLines).
+	noLines bool
 
 	pending []blockSource // blocks not yet opened, in the order they can first contribute
 	active  []*cursor     // opened blocks with a current entry
@@ -269,6 +271,7 @@ func (it *Iterator) open(s blockSource) *cursor {
 	c := cursors.Get().(*cursor)
 	c.index = s.index
 	raw := s.raw
+	headOnly := raw == nil && it.withoutLines() && it.version >= 2
 	if raw == nil {
 		if checksum(s.data) != s.meta.CRC {
 			it.fail(c, fmt.Errorf("checksum mismatch"))
@@ -278,7 +281,9 @@ func (it *Iterator) open(s blockSource) *cursor {
 		var out []byte
 		var err error
 		found := true
-		if it.version == 1 {
+		if headOnly {
+			out, err = decompressBlockHead(it.enc, c.buf, s.data, s.meta.RawSize, it.version)
+		} else if it.version == 1 {
 			out, err = decompress(it.enc, c.buf, s.data, s.meta.RawSize)
 		} else {
 			// With a needle, the lines are decoded and searched first, and a block without
@@ -308,11 +313,21 @@ func (it *Iterator) open(s blockSource) *cursor {
 	}
 	it.decoded.Blocks++
 	it.decoded.Entries += int64(s.meta.Entries)
-	it.decoded.Bytes += int64(s.meta.RawSize)
+	if headOnly {
+		it.decoded.Bytes += int64(len(raw))
+	} else {
+		it.decoded.Bytes += int64(s.meta.RawSize)
+	}
 	if c.skip {
 		return c
 	}
-	if err := c.dec.reset(raw, s.meta, it.version); err != nil {
+	var err error
+	if headOnly {
+		err = c.dec.resetHead(raw, s.meta, it.version)
+	} else {
+		err = c.dec.reset(raw, s.meta, it.version)
+	}
+	if err != nil {
 		it.fail(c, err)
 		c.release()
 		return nil
@@ -502,6 +517,20 @@ func (it *Iterator) Prefilter(needle []byte) *Iterator {
 	return it
 }
 
+// WithoutLines declares that the caller reads no entry's Line: it counts entries, or looks at
+// their timestamps and structured metadata only. The iterator then returns every entry with an
+// empty Line, and of each stored block it decompresses only the part before the lines (format
+// version 2 and later; version 1 interleaves them with the rest), a small share of the block.
+// Decoded reports the bytes actually decompressed. A line filter or a prefilter reads lines:
+// with either, WithoutLines changes nothing. Call it before the first Next; it returns it.
+func (it *Iterator) WithoutLines() *Iterator {
+	it.noLines = true
+	return it
+}
+
+// withoutLines reports whether entries are returned without their lines.
+func (it *Iterator) withoutLines() bool { return it.noLines && it.filter == nil && it.needle == nil }
+
 // mayContain reports whether v's line contains the prefilter's needle (true without one).
 // Entries must be presented in block order. The block is searched from v's line for the next
 // occurrence only when the last one found lies before v; an occurrence that starts inside the
@@ -538,10 +567,13 @@ func (it *Iterator) fail(c *cursor, err error) {
 func (it *Iterator) setEntry(c *cursor) bool {
 	v := &c.cur
 	raw := c.dec.raw
-	line, ok := it.line(c, v)
-	if !ok {
-		it.cur = nil
-		return false
+	var line []byte
+	if !it.withoutLines() {
+		var ok bool
+		if line, ok = it.line(c, v); !ok {
+			it.cur = nil
+			return false
+		}
 	}
 	it.entry.Timestamp = v.ts
 	it.entry.Line = unsafestr.String(line)
