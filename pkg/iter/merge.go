@@ -1,8 +1,6 @@
 package iter
 
 import (
-	"slices"
-
 	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -160,22 +158,32 @@ type dedupe struct {
 	// m is the merge of the sources and distinct the index of the one without duplicates of
 	// its own (MergeDedupeAfter; m is nil otherwise); solo is set while the entries at ts all
 	// came from it, the one source left.
-	m           *merge
-	distinct    int
-	solo        bool
-	ts          int64
-	started     bool
-	first       []byte // the line of the first entry at ts
-	firstStream uint64
-	seen        []dedupeKey // the entries at ts, once there are two; empty before
+	m        *merge
+	distinct int
+	solo     bool
+	ts       int64
+	started  bool
+	// The first entry at ts: its line (a copy), stream, and whether the distinct source gave it.
+	first         []byte
+	firstStream   uint64
+	firstDistinct bool
+	seen          []dedupeKey // the entries at ts, once there are two; empty before
 }
 
-type dedupeKey struct{ stream, line uint64 }
+// dedupeKey is an entry returned at the current timestamp. Two entries of the distinct source
+// are never compared: they differ, even where they are alike (an answer may leave out the lines
+// it is not asked for, logql.SelectLogParams.NoLinesBefore).
+type dedupeKey struct {
+	stream, line uint64
+	distinct     bool
+}
 
 func (d *dedupe) Next() bool {
+next:
 	for d.EntryIterator.Next() {
 		e := d.EntryIterator.At()
-		if d.m != nil && len(d.m.h) == 1 && d.m.h[0].src == d.distinct {
+		fromDistinct := d.m != nil && d.m.h[0].src == d.distinct
+		if fromDistinct && len(d.m.h) == 1 {
 			// The distinct source is the one left: its entries differ from each other, and an
 			// entry of another source can only equal one at the timestamp that source ended on.
 			if d.solo && e.Timestamp == d.ts {
@@ -188,20 +196,22 @@ func (d *dedupe) Next() bool {
 		}
 		stream := d.EntryIterator.StreamHash()
 		if !d.started || e.Timestamp != d.ts {
-			d.started, d.ts = true, e.Timestamp
-			d.first, d.firstStream = append(d.first[:0], e.Line...), stream
+			d.started, d.ts, d.solo = true, e.Timestamp, false
+			d.first, d.firstStream, d.firstDistinct = append(d.first[:0], e.Line...), stream, fromDistinct
 			d.seen = d.seen[:0]
 			return true
 		}
 		if len(d.seen) == 0 {
-			if stream == d.firstStream && string(d.first) == e.Line {
+			if stream == d.firstStream && !(fromDistinct && d.firstDistinct) && string(d.first) == e.Line {
 				continue
 			}
-			d.seen = append(d.seen, dedupeKey{d.firstStream, xxhash.Sum64(d.first)})
+			d.seen = append(d.seen, dedupeKey{d.firstStream, xxhash.Sum64(d.first), d.firstDistinct})
 		}
-		k := dedupeKey{stream, xxhash.Sum64String(e.Line)}
-		if slices.Contains(d.seen, k) {
-			continue
+		k := dedupeKey{stream, xxhash.Sum64String(e.Line), fromDistinct}
+		for _, s := range d.seen {
+			if s.stream == k.stream && s.line == k.line && !(s.distinct && k.distinct) {
+				continue next
+			}
 		}
 		d.seen = append(d.seen, k)
 		return true

@@ -208,6 +208,37 @@ func TestMergeDedupeAfter(t *testing.T) {
 	}
 }
 
+// TestMergeDedupeAfterAlike gives the distinct source entries that look alike: a store that was
+// told the caller reads no line of its older entries leaves their lines empty, so two entries
+// of one stream at one timestamp compare equal. They must all come out, whether the other
+// source is still going or used up, while an entry of the other source equal to one of the
+// distinct source's is still dropped.
+func TestMergeDedupeAfterAlike(t *testing.T) {
+	a, b := labels.FromStrings("app", "a"), labels.FromStrings("app", "b")
+	store := func() EntryIterator {
+		return Merge([]EntryIterator{
+			newSlice(a, []logproto.Entry{{Timestamp: 1}, {Timestamp: 1}, {Timestamp: 2}, {Timestamp: 5, Line: "x"}, {Timestamp: 7}, {Timestamp: 7}}),
+			newSlice(b, []logproto.Entry{{Timestamp: 1}, {Timestamp: 5}, {Timestamp: 5}}),
+		}, logproto.Forward)
+	}
+	ingester := func() EntryIterator {
+		return newSlice(a, []logproto.Entry{{Timestamp: 5, Line: "x"}, {Timestamp: 5, Line: "y"}})
+	}
+	var got []string
+	it := MergeDedupeAfter([]EntryIterator{ingester(), store()}, logproto.Forward, 1)
+	for it.Next() {
+		got = append(got, fmt.Sprintf("%d %s %q", it.At().Timestamp, it.Labels(), it.At().Line))
+	}
+	want := []string{
+		`1 {app="a"} ""`, `1 {app="a"} ""`, `1 {app="b"} ""`, `2 {app="a"} ""`,
+		`5 {app="a"} "x"`, `5 {app="a"} "y"`, `5 {app="b"} ""`, `5 {app="b"} ""`,
+		`7 {app="a"} ""`, `7 {app="a"} ""`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // BenchmarkMergeDedupe merges two sources of distinct entries (an ingester and a store that do
 // not overlap), the common case: nearly every timestamp has one entry.
 func BenchmarkMergeDedupe(b *testing.B) {
