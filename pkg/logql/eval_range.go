@@ -113,13 +113,17 @@ func (e *Engine) newRangeEvaluator(ctx context.Context, ra *syntax.RangeAggregat
 	}
 	rangeNs, offset := int64(ra.Left.Interval), int64(ra.Left.Offset)
 	lastT := st.at(st.count() - 1)
-	it, err := e.q.SelectLogs(ctx, SelectLogParams{
+	sp := SelectLogParams{
 		Matchers:   ms,
 		Start:      st.start - offset - rangeNs + 1, // windows are (t-range, t]
 		End:        lastT - offset + 1,
 		Direction:  logproto.Forward,
 		LineFilter: filter, Needle: needle,
-	})
+	}
+	if filter == nil && needle == nil && countsOnly(ra) {
+		sp.NoLinesBefore = sp.End
+	}
+	it, err := e.q.SelectLogs(ctx, sp)
 	if err != nil {
 		return nil, fmt.Errorf("select logs for %s: %w", ra, err)
 	}
@@ -141,6 +145,31 @@ func (e *Engine) newRangeEvaluator(ctx context.Context, ra *syntax.RangeAggregat
 		re.absentLabels = absentLabels(ra.Left.Left)
 	}
 	return re, nil
+}
+
+// countsOnly reports whether ra's value depends on its entries' timestamps, stream labels
+// and structured metadata only, never on their lines: it counts entries (count_over_time,
+// rate, absent_over_time) and its stages only filter, drop or keep labels, which without a
+// parser before them are the stream's and the metadata's. Grafana's log volume queries are
+// of this kind (sum by (level, detected_level) (count_over_time({...} | drop __error__ [1m]))).
+// Line filters are not stages here: the caller checks them apart.
+func countsOnly(ra *syntax.RangeAggregation) bool {
+	switch ra.Op {
+	case syntax.OpCountOverTime, syntax.OpRate, syntax.OpAbsentOver:
+	default:
+		return false
+	}
+	if ra.Left.Unwrap != nil {
+		return false
+	}
+	for _, st := range ra.Left.Left.Stages {
+		switch st.(type) {
+		case *syntax.LabelFilter, *syntax.DropLabels, *syntax.KeepLabels:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // absentLabels are the labels absent_over_time reports: those of the selector's equality

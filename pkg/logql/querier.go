@@ -35,6 +35,13 @@ type SelectLogParams struct {
 	// A store may skip lines, and whole blocks, that do not contain it without calling
 	// LineFilter.
 	Needle []byte
+	// NoLinesBefore says the caller reads no Line of the entries before this time (Unix ns;
+	// 0, or anything up to Start: every entry's line is read). A Querier may return such
+	// entries with an empty Line, where it needs no line to keep its answer free of
+	// duplicates. The engine sets it to End for a range aggregation that only counts entries
+	// (countsOnly); a querier that merges sources lowers it to where their answers may
+	// overlap, since telling a duplicate from an entry with the same timestamp takes the line.
+	NoLinesBefore int64
 	// MaxChunks, when positive, is the most stored chunks the selection may read (Loki's
 	// max_chunks_per_query): a store refuses a selection of more with a *ChunkLimitError.
 	MaxChunks int

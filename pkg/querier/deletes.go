@@ -36,27 +36,31 @@ func WithDeletes(q *Querier, deletes DeleteRequests) *Deleting {
 	return &Deleting{Querier: q, deletes: deletes}
 }
 
-// SelectLogs implements logql.Querier.
+// SelectLogs implements logql.Querier. While a delete request covers part of p's range, every
+// entry keeps its line (p.NoLinesBefore is dropped): a request's line filters read it.
 func (d *Deleting) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter.EntryIterator, error) {
-	it, err := d.Querier.SelectLogs(ctx, p)
-	if err != nil {
-		return nil, err
-	}
 	id, err := tenant.From(ctx)
 	if err != nil {
-		it.Close()
 		return nil, err
 	}
-	return FilterDeleted(ctx, d.deletes, id, p, it)
+	forStream, err := deleteFilter(ctx, d.deletes, id, p)
+	if err != nil {
+		return nil, err
+	}
+	if forStream != nil {
+		p.NoLinesBefore = 0
+	}
+	it, err := d.Querier.SelectLogs(ctx, p)
+	if err != nil || forStream == nil {
+		return it, err
+	}
+	return newDeletedFilter(it, forStream), nil
 }
 
 // FilterDeleted wraps it, the result of a SelectLogs with p for tenant, so that it skips the
 // entries deletes hides. It returns it unchanged when no delete request overlaps p's range.
 func FilterDeleted(ctx context.Context, deletes DeleteRequests, tenant string, p logql.SelectLogParams, it iter.EntryIterator) (iter.EntryIterator, error) {
-	if deletes == nil || p.End <= p.Start {
-		return it, nil
-	}
-	forStream, err := deletes.DeleteFilter(ctx, tenant, p.Start, p.End-1)
+	forStream, err := deleteFilter(ctx, deletes, tenant, p)
 	if err != nil {
 		it.Close()
 		return nil, err
@@ -64,7 +68,19 @@ func FilterDeleted(ctx context.Context, deletes DeleteRequests, tenant string, p
 	if forStream == nil {
 		return it, nil
 	}
-	return &deletedFilter{EntryIterator: it, forStream: forStream, streams: map[uint64]streamFilter{}}, nil
+	return newDeletedFilter(it, forStream), nil
+}
+
+// deleteFilter returns the delete requests' filter of p's range, nil when none overlaps it.
+func deleteFilter(ctx context.Context, deletes DeleteRequests, tenant string, p logql.SelectLogParams) (func(labels.Labels) func(ts int64, line []byte) bool, error) {
+	if deletes == nil || p.End <= p.Start {
+		return nil, nil
+	}
+	return deletes.DeleteFilter(ctx, tenant, p.Start, p.End-1)
+}
+
+func newDeletedFilter(it iter.EntryIterator, forStream func(labels.Labels) func(ts int64, line []byte) bool) *deletedFilter {
+	return &deletedFilter{EntryIterator: it, forStream: forStream, streams: map[uint64]streamFilter{}}
 }
 
 // deletedFilter skips deleted entries. It looks up each stream's filter once.

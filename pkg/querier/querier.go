@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluicelog/sluice/pkg/ingester"
 	"github.com/sluicelog/sluice/pkg/iter"
+	"github.com/sluicelog/sluice/pkg/logproto"
 	"github.com/sluicelog/sluice/pkg/logql"
 	"github.com/sluicelog/sluice/pkg/storage"
 	"github.com/sluicelog/sluice/pkg/tenant"
@@ -42,28 +43,69 @@ func (q *Querier) local() *ingester.Ingester {
 }
 
 // SelectLogs implements logql.Querier.
+//
+// The ingesters are asked first: a chunk flushed meanwhile is then in the store's answer too,
+// and de-duplicated, where asking the store first could miss a chunk flushed and dropped from
+// the ingester's memory between the two.
 func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter.EntryIterator, error) {
 	id, err := tenant.From(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p.MaxChunks = q.maxChunks(id)
-	fromStore, err := q.store.SelectLogs(ctx, id, p)
-	if err != nil {
-		return nil, err
-	}
 	if q.ingesters == nil {
-		return fromStore, nil
+		return q.store.SelectLogs(ctx, id, p)
 	}
 	fromIngester, err := q.ingesters.SelectLogs(ctx, id, p)
 	if err != nil {
-		fromStore.Close()
+		return nil, err
+	}
+	if p.NoLinesBefore > p.Start {
+		// The store's entries are compared with the ingesters' only from the oldest of the
+		// latter on: before it, the store may leave the lines out.
+		fromIngester, p.NoLinesBefore = oldestFirst(fromIngester, p)
+	}
+	fromStore, err := q.store.SelectLogs(ctx, id, p)
+	if err != nil {
+		fromIngester.Close()
 		return nil, err
 	}
 	// A chunk just flushed is in both until the ingester drops it. The store's answer holds no
 	// duplicate of its own (it merges overlapping chunks without them), so once the ingesters'
 	// entries are used up the rest of it needs no comparing.
 	return iter.MergeDedupeAfter([]iter.EntryIterator{fromIngester, fromStore}, p.Direction, 1), nil
+}
+
+// oldestFirst reads the first entry of it, the ingesters' answer to p, and returns an iterator
+// that gives it again and then the rest, with the time before which the store's answer may leave
+// its lines out: p.NoLinesBefore, or the oldest entry of it when that is earlier. Only a forward
+// answer starts with its oldest entry; for a backward one nothing is left out. An answer that
+// fails to start is returned as it is, its error to be seen by the caller's first Next.
+func oldestFirst(it iter.EntryIterator, p logql.SelectLogParams) (iter.EntryIterator, int64) {
+	if p.Direction != logproto.Forward {
+		return it, 0
+	}
+	if !it.Next() {
+		if it.Err() != nil {
+			return it, 0
+		}
+		return it, p.NoLinesBefore // the ingesters hold nothing in range
+	}
+	return &peeked{EntryIterator: it, first: true}, min(p.NoLinesBefore, it.At().Timestamp)
+}
+
+// peeked is an iterator whose first entry was read already: its first Next only reports it.
+type peeked struct {
+	iter.EntryIterator
+	first bool
+}
+
+func (p *peeked) Next() bool {
+	if p.first {
+		p.first = false
+		return true
+	}
+	return p.EntryIterator.Next()
 }
 
 // Series returns the label sets of the streams with entries in [from, through) matching ms,

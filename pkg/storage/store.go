@@ -240,6 +240,9 @@ func (it *seriesIterator) Next() bool {
 		it.groups = it.groups[1:]
 		its := make([]iter.EntryIterator, 0, len(g))
 		inOrder := len(g) == 1
+		// A lone chunk cut in time order needs no de-duplication, which compares lines: when
+		// the caller reads none of its lines, they are not decompressed at all.
+		noLines := inOrder && g[0].Through < it.p.NoLinesBefore
 		for _, ref := range g {
 			c, err := it.store.fetch(it.ctx, ref)
 			if errors.Is(err, chunk.ErrCorrupt) {
@@ -254,6 +257,9 @@ func (it *seriesIterator) Next() bool {
 				return false
 			}
 			ci := c.Iterator(it.lbls, it.p.Start, it.p.End, it.p.Direction, it.p.LineFilter).Prefilter(it.p.Needle)
+			if noLines && c.InOrder() {
+				ci.WithoutLines()
+			}
 			it.chunks = append(it.chunks, ci)
 			its = append(its, ci)
 			inOrder = inOrder && c.InOrder()

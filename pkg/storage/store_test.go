@@ -306,3 +306,75 @@ func TestStoreDedupesWithinOutOfOrderChunk(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreNoLinesBefore checks which entries a selection whose caller reads no line before a
+// time gets without their lines: those of a series' lone chunks that end before it. Chunks that
+// overlap are de-duplicated, which compares lines, and keep them, as do chunks reaching the
+// time. The entries are the same as with every line read.
+func TestStoreNoLinesBefore(t *testing.T) {
+	ctx := context.Background()
+	store := storage.NewStore(storage.NewMemory(), openIndex(t))
+	a, b := labels.FromStrings("app", "a"), labels.FromStrings("app", "b")
+	a3 := makeChunk(t, a, day0+105e9, 10) // overlaps a2: its first five entries repeat a2's last five
+	chunks := []*storage.Chunk{
+		makeChunk(t, a, day0, 10), makeChunk(t, a, day0+100e9, 10), a3,
+		makeChunk(t, b, day0, 10), makeChunk(t, b, day0+200e9, 10),
+	}
+	// a3's lines differ from a2's ("line 0 of" at 105 s): make the repeated ones equal.
+	h, err := chunk.NewHead(chunk.EncSnappy, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := h.Append(&logproto.Entry{Timestamp: day0 + 105e9 + int64(i)*1e9, Line: fmt.Sprintf("line %d of %s", i+5, a)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a3.Data, err = h.Bytes(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range chunks {
+		if err := store.PutChunk(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sel := func(noLinesBefore int64) []string {
+		m := labels.MustNewMatcher(labels.MatchRegexp, "app", ".+")
+		it, err := store.SelectLogs(ctx, tenant, logql.SelectLogParams{Matchers: []*labels.Matcher{m}, Start: day0, End: day0 + index.DayNanos,
+			Direction: logproto.Forward, NoLinesBefore: noLinesBefore})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		var out []string
+		for it.Next() {
+			out = append(out, fmt.Sprintf("%s %d %q", it.Labels(), (it.At().Timestamp-day0)/1e9, it.At().Line))
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	all := sel(0)
+	if len(all) != 45 {
+		t.Fatalf("%d entries with their lines, want 45 (50 stored, 5 repeated)", len(all))
+	}
+	got := sel(day0 + 200e9)
+	if len(got) != len(all) {
+		t.Fatalf("%d entries without lines before 200 s, %d with every line", len(got), len(all))
+	}
+	for i, e := range all {
+		var lbls string
+		var sec int64
+		if _, err := fmt.Sscanf(e, "%s %d", &lbls, &sec); err != nil {
+			t.Fatal(err)
+		}
+		want := e
+		if sec < 10 { // a1 and b1: lone chunks that end before 200 s
+			want = fmt.Sprintf("%s %d %q", lbls, sec, "")
+		}
+		if got[i] != want {
+			t.Errorf("entry %d: got %s, want %s", i, got[i], want)
+		}
+	}
+}

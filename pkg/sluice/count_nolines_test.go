@@ -1,0 +1,63 @@
+package sluice_test
+
+import (
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sluicelog/sluice/pkg/sluice/sluicetest"
+)
+
+// TestCountsWithoutLines: count_over_time and rate read no line, so the store decompresses only
+// the other columns of flushed chunks older than what the ingester holds. The counts must be
+// those of a query that reads every line: entries that share a timestamp are counted apart
+// (the store cannot tell them apart without their lines, and must not try), and the lines the
+// ingester holds are counted once. Less is decoded than for the query reading lines.
+func TestCountsWithoutLines(t *testing.T) {
+	srv := sluicetest.Start(t)
+	at := time.Now().Add(-40 * time.Minute).Truncate(time.Second).UnixNano()
+	n := len(s3Push(t, srv.URL, []string{"a", "b"}, at, 0, 30, "same instant"))
+	n += len(s3Push(t, srv.URL, []string{"a", "b"}, at+int64(time.Second), int64(time.Second), 100, "one a second"))
+	s3Flush(t, srv.URL)
+	n += len(s3Push(t, srv.URL, []string{"a", "b"}, at+int64(5*time.Minute), int64(time.Second), 100, "flushed later"))
+	s3Flush(t, srv.URL)
+	n += len(s3Push(t, srv.URL, []string{"a"}, at+int64(10*time.Minute), int64(time.Second), 20, "in memory"))
+	// Older than the last chunk flushed: from here on the store's entries keep their lines.
+	n += len(s3Push(t, srv.URL, []string{"b"}, at+int64(5*time.Minute+50*time.Second), int64(time.Second), 5, "late, in memory"))
+
+	type result struct {
+		Result []struct {
+			Value [2]any `json:"value"`
+		} `json:"result"`
+		Stats struct {
+			Summary struct {
+				TotalBytesProcessed int64 `json:"totalBytesProcessed"`
+			} `json:"summary"`
+		} `json:"stats"`
+	}
+	query := func(q string) (float64, int64) {
+		var r result
+		getJSON(t, srv.URL, "/loki/api/v1/query", url.Values{"query": {q}, "time": {strconv.FormatInt(time.Now().UnixNano(), 10)}}, &r)
+		if len(r.Result) != 1 {
+			t.Fatalf("%s: %d samples, want 1", q, len(r.Result))
+		}
+		v, err := strconv.ParseFloat(r.Result[0].Value[1].(string), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, r.Stats.Summary.TotalBytesProcessed
+	}
+	withLines, readAll := query(`sum(count_over_time({app="s3"} |= "line" [1h]))`)
+	count, readCount := query(`sum(count_over_time({app="s3"}[1h]))`)
+	if withLines != float64(n) || count != float64(n) {
+		t.Fatalf("count_over_time = %v without reading lines, %v reading them; want %d", count, withLines, n)
+	}
+	t.Logf("decoded %d bytes counting, %d reading lines", readCount, readAll)
+	if readCount*3 > readAll*2 {
+		t.Errorf("counting decoded %d bytes, reading the lines %d: want under two thirds", readCount, readAll)
+	}
+	if rate, _ := query(`sum(rate({app="s3"}[1h]))`); rate*3600 < float64(n)-0.001 || rate*3600 > float64(n)+0.001 {
+		t.Errorf("rate = %v, want %d lines an hour", rate, n)
+	}
+}
