@@ -241,8 +241,9 @@ func (it *seriesIterator) Next() bool {
 		its := make([]iter.EntryIterator, 0, len(g))
 		inOrder := len(g) == 1
 		// A lone chunk cut in time order needs no de-duplication, which compares lines: when
-		// the caller reads none of its lines, they are not decompressed at all.
-		noLines := inOrder && g[0].Through < it.p.NoLinesBefore
+		// the caller reads none of the lines it returns (those before End), they are not
+		// decompressed at all.
+		noLines := inOrder && min(g[0].Through, it.p.End-1) < it.p.NoLinesBefore
 		for _, ref := range g {
 			c, err := it.store.fetch(it.ctx, ref)
 			if errors.Is(err, chunk.ErrCorrupt) {

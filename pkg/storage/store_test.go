@@ -338,9 +338,9 @@ func TestStoreNoLinesBefore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sel := func(noLinesBefore int64) []string {
+	sel := func(end, noLinesBefore int64) []string {
 		m := labels.MustNewMatcher(labels.MatchRegexp, "app", ".+")
-		it, err := store.SelectLogs(ctx, tenant, logql.SelectLogParams{Matchers: []*labels.Matcher{m}, Start: day0, End: day0 + index.DayNanos,
+		it, err := store.SelectLogs(ctx, tenant, logql.SelectLogParams{Matchers: []*labels.Matcher{m}, Start: day0, End: end,
 			Direction: logproto.Forward, NoLinesBefore: noLinesBefore})
 		if err != nil {
 			t.Fatal(err)
@@ -355,11 +355,17 @@ func TestStoreNoLinesBefore(t *testing.T) {
 		}
 		return out
 	}
-	all := sel(0)
+	all := sel(day0+index.DayNanos, 0)
 	if len(all) != 45 {
 		t.Fatalf("%d entries with their lines, want 45 (50 stored, 5 repeated)", len(all))
 	}
-	got := sel(day0 + 200e9)
+	// A range that ends inside b2, the caller reading none of its lines: b2's entries before
+	// the end come without theirs.
+	part := sel(day0+205e9, day0+205e9)
+	if len(part) != 40 || part[len(part)-1] != `{app="b"} 204 ""` || part[len(part)-5] != `{app="b"} 200 ""` || part[len(part)-6] == `{app="a"} 114 ""` {
+		t.Errorf("to 205 s, no line read: got %q", part)
+	}
+	got := sel(day0+index.DayNanos, day0+200e9)
 	if len(got) != len(all) {
 		t.Fatalf("%d entries without lines before 200 s, %d with every line", len(got), len(all))
 	}
