@@ -1,6 +1,8 @@
 package iter
 
 import (
+	"math"
+
 	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -44,50 +46,93 @@ func MergeDedupeAfter(its []EntryIterator, dir logproto.Direction, distinct int)
 	return &dedupe{EntryIterator: m, m: m, distinct: distinct}
 }
 
-// merge is a binary heap of iterators keyed by their current timestamp. The timestamp is
-// cached beside each iterator, so ordering costs no interface calls: the heap is the hot loop
-// of every query over many streams.
+// merge is a tournament of loser tree over the sources, keyed by their current timestamp: each
+// inner node keeps the source that lost the match played there, and the winner is the source
+// whose entry comes next. Moving the winner on replays only the matches on its path to the root,
+// one comparison per level (a binary heap makes two per level on its way down). The order key
+// is cached beside each source, so a match costs no interface call and, but for equal
+// timestamps, no branch the processor must guess (timestamps of interleaved streams are
+// coin flips to its predictor): this is the hot loop of every query over many streams.
 type merge struct {
 	dir     logproto.Direction
-	pending []EntryIterator // not yet primed into the heap
-	h       []item
+	pending []EntryIterator // not yet primed
+	// its are the sources, in the order given (leaf i is node len(its)+i of the tree); a
+	// used-up source is nil. keys are their current entries' order keys (key), maxKey for a
+	// used-up one, which loses every match.
+	its  []EntryIterator
+	keys []int64
+	// losers[n] is the leaf that lost at inner node n (1 to len(its)-1; node n's children
+	// are 2n and 2n+1).
+	losers  []int32
+	win     int // the leaf whose entry comes next
+	live    int // sources not used up
 	started bool
 	err     error
 	all     []EntryIterator
 }
 
-type item struct {
-	ts  int64
-	it  EntryIterator
-	src int // the iterator's index in the sources given
-}
+const maxKey = math.MaxInt64
 
-func (m *merge) less(a, b *item) bool {
-	if a.ts != b.ts {
-		if m.dir == logproto.Forward {
-			return a.ts < b.ts
-		}
-		return a.ts > b.ts
+// key orders timestamps in the merge's direction: ascending keys forward. ^ts reverses the
+// order of int64s without overflow.
+func (m *merge) key(ts int64) int64 {
+	if m.dir == logproto.Forward {
+		return ts
 	}
-	return labels.Compare(a.it.Labels(), b.it.Labels()) < 0
+	return ^ts
 }
 
-func (m *merge) down(i int) {
-	n := len(m.h)
-	for {
-		l := 2*i + 1
-		if l >= n {
+// beatsOnTie reports whether leaf a wins against leaf b when their keys are equal: by stream
+// labels, a used-up source losing.
+func (m *merge) beatsOnTie(a, b int32) bool {
+	x, y := m.its[a], m.its[b]
+	if x == nil || y == nil {
+		return y == nil && x != nil
+	}
+	return labels.Compare(x.Labels(), y.Labels()) < 0
+}
+
+// beats reports whether leaf a wins its match against leaf b.
+func (m *merge) beats(a, b int32) bool {
+	if ka, kb := m.keys[a], m.keys[b]; ka != kb {
+		return ka < kb
+	}
+	return m.beatsOnTie(a, b)
+}
+
+// start primes every source and plays the whole tournament.
+func (m *merge) start() {
+	m.started = true
+	m.all = m.pending
+	k := len(m.pending)
+	m.its = make([]EntryIterator, k)
+	m.keys = make([]int64, k)
+	for i, it := range m.pending {
+		m.keys[i] = maxKey
+		if it.Next() {
+			m.its[i], m.keys[i] = it, m.key(it.At().Timestamp)
+			m.live++
+		} else if err := it.Err(); err != nil {
+			m.err = err
 			return
 		}
-		c := l
-		if r := l + 1; r < n && m.less(&m.h[r], &m.h[l]) {
-			c = r
+	}
+	m.pending = nil
+	// winners[n] is the winner below node n, leaves included.
+	winners := make([]int32, 2*k)
+	for i := range k {
+		winners[k+i] = int32(i)
+	}
+	m.losers = make([]int32, k)
+	for n := k - 1; n >= 1; n-- {
+		a, b := winners[2*n], winners[2*n+1]
+		if m.beats(b, a) {
+			a, b = b, a
 		}
-		if !m.less(&m.h[c], &m.h[i]) {
-			return
-		}
-		m.h[i], m.h[c] = m.h[c], m.h[i]
-		i = c
+		winners[n], m.losers[n] = a, b
+	}
+	if k > 0 {
+		m.win = int(winners[1]) // with one leaf, node 1 is the leaf
 	}
 }
 
@@ -96,45 +141,52 @@ func (m *merge) Next() bool {
 		return false
 	}
 	if !m.started {
-		m.started = true
-		m.all = m.pending
-		for i, it := range m.pending {
-			if it.Next() {
-				m.h = append(m.h, item{it.At().Timestamp, it, i})
-			} else if err := it.Err(); err != nil {
-				m.err = err
-				return false
-			}
-		}
-		m.pending = nil
-		for i := len(m.h)/2 - 1; i >= 0; i-- {
-			m.down(i)
-		}
-		return len(m.h) > 0
+		m.start()
+		return m.err == nil && m.live > 0
 	}
-	if len(m.h) == 0 {
+	if m.live == 0 {
 		return false
 	}
-	top := &m.h[0]
-	if top.it.Next() {
-		top.ts = top.it.At().Timestamp
+	w := int32(m.win)
+	top := m.its[w]
+	var wk int64 = maxKey
+	if top.Next() {
+		wk = m.key(top.At().Timestamp)
 	} else {
-		if err := top.it.Err(); err != nil {
+		if err := top.Err(); err != nil {
 			m.err = err
 			return false
 		}
-		last := len(m.h) - 1
-		m.h[0] = m.h[last]
-		m.h[last] = item{}
-		m.h = m.h[:last]
+		m.its[w] = nil
+		if m.live--; m.live == 0 {
+			return false
+		}
 	}
-	m.down(0)
-	return len(m.h) > 0
+	m.keys[w] = wk
+	// Replay the winner's matches up to the root. The selects below compile to conditional
+	// moves; only equal keys take a branch.
+	for n := (int(w) + len(m.its)) / 2; n >= 1; n /= 2 {
+		l := m.losers[n]
+		lk := m.keys[l]
+		if lk == wk {
+			if m.beatsOnTie(l, w) {
+				m.losers[n], w = w, l
+			}
+			continue
+		}
+		loser, winner, winKey := l, w, wk
+		if lk < wk {
+			loser, winner, winKey = w, l, lk
+		}
+		m.losers[n], w, wk = loser, winner, winKey
+	}
+	m.win = int(w)
+	return true
 }
 
-func (m *merge) At() *logproto.Entry   { return m.h[0].it.At() }
-func (m *merge) Labels() labels.Labels { return m.h[0].it.Labels() }
-func (m *merge) StreamHash() uint64    { return m.h[0].it.StreamHash() }
+func (m *merge) At() *logproto.Entry   { return m.its[m.win].At() }
+func (m *merge) Labels() labels.Labels { return m.its[m.win].Labels() }
+func (m *merge) StreamHash() uint64    { return m.its[m.win].StreamHash() }
 func (m *merge) Err() error            { return m.err }
 func (m *merge) Close() error {
 	var first error
@@ -182,8 +234,8 @@ func (d *dedupe) Next() bool {
 next:
 	for d.EntryIterator.Next() {
 		e := d.EntryIterator.At()
-		fromDistinct := d.m != nil && d.m.h[0].src == d.distinct
-		if fromDistinct && len(d.m.h) == 1 {
+		fromDistinct := d.m != nil && d.m.win == d.distinct
+		if fromDistinct && d.m.live == 1 {
 			// The distinct source is the one left: its entries differ from each other, and an
 			// entry of another source can only equal one at the timestamp that source ended on.
 			if d.solo && e.Timestamp == d.ts {
