@@ -715,6 +715,19 @@ func (h *Head) SpaceFor(e *logproto.Entry) bool {
 // Bounds returns the smallest and largest timestamps appended; both are 0 for an empty head.
 func (h *Head) Bounds() (minT, maxT int64) { return h.minT, h.maxT }
 
+// InOrder reports what Chunk.InOrder would report of the head's chunk if it were encoded now:
+// whether its cut blocks, and the head block after them, each start after the previous one
+// ends. Then no entry of the head repeats another (a head block refuses a duplicate of an
+// entry it holds), and a reader needs no de-duplication within it.
+func (h *Head) InOrder() bool {
+	for i := 1; i < len(h.blocks); i++ {
+		if h.blocks[i].MinT <= h.blocks[i-1].MaxT {
+			return false
+		}
+	}
+	return len(h.entries) == 0 || len(h.blocks) == 0 || h.headMinT > h.blocks[len(h.blocks)-1].MaxT
+}
+
 // Blocks returns the number of cut blocks.
 func (h *Head) Blocks() int { return len(h.blocks) }
 

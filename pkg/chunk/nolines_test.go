@@ -117,3 +117,36 @@ func BenchmarkIterateWithoutLines(b *testing.B) {
 		})
 	}
 }
+
+// TestHeadInOrder checks Head.InOrder against Chunk.InOrder of the head encoded, after every
+// append of streams written in order, with late entries, and with resent ones.
+func TestHeadInOrder(t *testing.T) {
+	for seed := range uint64(6) {
+		r := rand.New(rand.NewPCG(seed, 99))
+		h, err := NewHead(EncSnappy, 1<<10, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es := testLines(t, 300, seed)
+		var sawOut bool
+		for i := range es {
+			e := es[i]
+			if seed%3 != 0 && r.IntN(60) == 0 && i > 10 {
+				e.Timestamp = es[i-1-r.IntN(10)].Timestamp - int64(r.IntN(2)) // late, or a resend's time
+			}
+			if err := h.Append(&e); err != nil && err != ErrDuplicate {
+				t.Fatal(err)
+			}
+			if got, want := h.InOrder(), encodeDecode(t, h).InOrder(); got != want {
+				t.Fatalf("seed %d, after entry %d: Head.InOrder %v, the encoded chunk's %v", seed, i, got, want)
+			}
+			sawOut = sawOut || !h.InOrder()
+		}
+		if seed%3 == 0 && sawOut {
+			t.Errorf("seed %d: entries in order, yet the head was out of order", seed)
+		}
+		if seed%3 != 0 && !sawOut {
+			t.Errorf("seed %d: late entries, yet the head stayed in order", seed)
+		}
+	}
+}
