@@ -57,6 +57,13 @@ type Ingester struct {
 	tenants map[string]*instance
 
 	flushMu sync.Mutex // one flush pass at a time
+	// publish orders a flush's commit to the store (the moment its chunks can be found there)
+	// and the marking of them as flushed, held for writing, against a query that reads the
+	// ingester and the store's index, held for reading (HoldFlushes): so a query sees each
+	// chunk in exactly one of them. uncertain counts the chunks a failed commit may have left
+	// in the store (partly indexed) without their being marked flushed.
+	publish   sync.RWMutex
+	uncertain atomic.Int64
 	// retained is the compressed size of the flushed chunks still in memory (see release).
 	retained atomic.Int64
 	// flushNow wakes the flush loop before its next tick: a chunk was sealed (full, or
@@ -315,6 +322,73 @@ func (i *Ingester) SelectLogs(ctx context.Context, tenant string, p logql.Select
 			its = append(its, sits[0])
 		default:
 			its = append(its, iter.MergeDedupe(sits, p.Direction))
+		}
+	}
+	return iter.Merge(its, p.Direction), nil
+}
+
+// HoldFlushes keeps flushes from committing chunks to the store until release is called, so
+// that the ingester's chunks the store holds are exactly those marked flushed: a query that
+// reads SelectUnflushed and then looks chunks up in the store, between HoldFlushes and
+// release, finds every entry in exactly one of them. exact is false while a failed commit may
+// have left chunks in the store unmarked; the caller must not rely on that split then (it
+// still calls release). Hold it briefly: flushes wait.
+func (i *Ingester) HoldFlushes() (release func(), exact bool) {
+	i.publish.RLock()
+	return i.publish.RUnlock, i.uncertain.Load() == 0
+}
+
+// SelectUnflushed is SelectLogs of the entries the store does not hold: those of the heads and
+// of the sealed chunks not flushed yet (call it between HoldFlushes and its release, see
+// there). The answer holds no duplicate. A stream whose entries come from one head or chunk in
+// time order (chunk.Head.InOrder, chunk.Chunk.InOrder) needs no de-duplication, which compares
+// lines: when the caller reads no line of the range (p.NoLinesBefore at or after p.End), its
+// entries come without them and its compressed blocks' lines are not decompressed.
+func (i *Ingester) SelectUnflushed(ctx context.Context, tenant string, p logql.SelectLogParams) (iter.EntryIterator, error) {
+	inst := i.instanceIfExists(tenant)
+	if inst == nil || p.End <= p.Start {
+		return iter.Empty(), nil
+	}
+	noLines := p.NoLinesBefore >= p.End && p.LineFilter == nil && len(p.Needle) == 0
+	st := querystats.From(ctx)
+	var its []iter.EntryIterator
+	for _, s := range inst.streamsMatching(p.Matchers) {
+		var sits []*chunk.Iterator
+		inOrder := true
+		s.mu.Lock()
+		for _, sc := range s.closed {
+			if minT, maxT := sc.c.Bounds(); sc.flushed || maxT < p.Start || minT >= p.End {
+				continue
+			}
+			sits = append(sits, sc.c.Iterator(s.labels, p.Start, p.End, p.Direction, p.LineFilter).Prefilter(p.Needle))
+			inOrder = inOrder && sc.c.InOrder()
+		}
+		if s.head != nil && s.head.Entries() > 0 {
+			if minT, maxT := s.head.Bounds(); maxT >= p.Start && minT < p.End {
+				sits = append(sits, s.head.Iterator(s.labels, p.Start, p.End, p.Direction, p.LineFilter).Prefilter(p.Needle))
+				inOrder = inOrder && s.head.InOrder()
+			}
+		}
+		s.mu.Unlock()
+		if len(sits) == 0 {
+			continue
+		}
+		lone := len(sits) == 1 && inOrder
+		out := make([]iter.EntryIterator, len(sits))
+		for k, it := range sits {
+			if lone && noLines {
+				it.WithoutLines()
+			}
+			out[k] = it
+			if st != nil {
+				out[k] = &accounted{it, st}
+			}
+		}
+		if lone {
+			its = append(its, out[0])
+		} else {
+			// Several sources of one stream, or one written out of order, may repeat entries.
+			its = append(its, iter.MergeDedupe(out, p.Direction))
 		}
 	}
 	return iter.Merge(its, p.Direction), nil

@@ -50,6 +50,9 @@ type sealedChunk struct {
 	// flushedAt is when the store took the chunk; it stays in memory, answering queries like
 	// any other, until chunk_retain_period after that.
 	flushedAt time.Time
+	// uncertain: a commit of the chunk to the store failed, maybe after indexing it in part
+	// (Ingester.uncertain).
+	uncertain bool
 }
 
 // errTooFarBehind is returned for entries older than the out-of-order window allows.

@@ -56,6 +56,11 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 	if q.ingesters == nil {
 		return q.store.SelectLogs(ctx, id, p)
 	}
+	if local := q.local(); local != nil && p.NoLinesBefore >= p.End {
+		if it, ok, err := q.selectSplit(ctx, local, id, p); ok || err != nil {
+			return it, err
+		}
+	}
 	fromIngester, err := q.ingesters.SelectLogs(ctx, id, p)
 	if err != nil {
 		return nil, err
@@ -74,6 +79,29 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 	// duplicate of its own (it merges overlapping chunks without them), so once the ingesters'
 	// entries are used up the rest of it needs no comparing.
 	return iter.MergeDedupeAfter([]iter.EntryIterator{fromIngester, fromStore}, p.Direction, 1), nil
+}
+
+// selectSplit answers p from this process's ingester and the store when the caller reads no
+// line: with flushes held, the ingester gives what it has not flushed and the store's index is
+// looked up, so every entry is in exactly one answer and neither is compared with the other,
+// nor needs its lines. ok is false, and nothing is selected, while a failed flush may have left
+// chunks in the store that the ingester does not know are there; SelectLogs then compares.
+func (q *Querier) selectSplit(ctx context.Context, local *ingester.Ingester, id string, p logql.SelectLogParams) (it iter.EntryIterator, ok bool, err error) {
+	release, exact := local.HoldFlushes()
+	defer release()
+	if !exact {
+		return nil, false, nil
+	}
+	fromIngester, err := local.SelectUnflushed(ctx, id, p)
+	if err != nil {
+		return nil, false, err
+	}
+	fromStore, err := q.store.SelectLogs(ctx, id, p)
+	if err != nil {
+		fromIngester.Close()
+		return nil, false, err
+	}
+	return iter.Merge([]iter.EntryIterator{fromIngester, fromStore}, p.Direction), true, nil
 }
 
 // oldestFirst reads the first entry of it, the ingesters' answer to p, and returns an iterator

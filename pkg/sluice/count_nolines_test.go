@@ -1,8 +1,10 @@
 package sluice_test
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,4 +62,80 @@ func TestCountsWithoutLines(t *testing.T) {
 	if rate, _ := query(`sum(rate({app="s3"}[1h]))`); rate*3600 < float64(n)-0.001 || rate*3600 > float64(n)+0.001 {
 		t.Errorf("rate = %v, want %d lines an hour", rate, n)
 	}
+}
+
+// TestCountsExactWhileFlushing counts a stream while it is being pushed and flushed over and
+// over: each chunk moves from the ingester to the store while queries run, which without lines
+// cannot tell a duplicate from a distinct entry. Every count must lie between the lines
+// acknowledged before the query and the lines sent by its end: never one counted twice, never
+// one lost.
+func TestCountsExactWhileFlushing(t *testing.T) {
+	srv := sluicetest.Start(t)
+	start := time.Now().Add(-30 * time.Minute).UnixNano()
+	const batches, perBatch = 40, 50
+	var sent, acked atomic.Int64
+	pushed := make(chan struct{})
+	go func() {
+		defer close(pushed)
+		for b := range batches {
+			sent.Add(2 * perBatch)
+			s3Push(t, srv.URL, []string{"a", "b"}, start+int64(b*perBatch)*int64(time.Millisecond), int64(time.Millisecond), perBatch, fmt.Sprint("batch ", b))
+			acked.Add(2 * perBatch)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	flushing := make(chan struct{})
+	go func() {
+		defer close(flushing)
+		for {
+			select {
+			case <-pushed:
+				return
+			default:
+			}
+			s3Flush(t, srv.URL)
+			time.Sleep(3 * time.Millisecond)
+		}
+	}()
+	queries := 0
+	for done := false; !done; queries++ {
+		select {
+		case <-pushed:
+			done = true
+		default:
+		}
+		lo := acked.Load()
+		n := countOrZero(t, srv.URL, `sum(count_over_time({app="s3"}[1h]))`)
+		if hi := sent.Load(); n < float64(lo) || n > float64(hi) {
+			t.Errorf("query %d counted %v lines: %d were acknowledged before it, %d sent by its end", queries, n, lo, hi)
+			break
+		}
+	}
+	<-flushing
+	if t.Failed() {
+		return
+	}
+	if n := instantValue(t, srv.URL, `sum(count_over_time({app="s3"}[1h]))`, time.Now()); n != 2*batches*perBatch {
+		t.Fatalf("counted %v lines at the end, want %d", n, 2*batches*perBatch)
+	}
+	t.Logf("%d queries while pushing and flushing", queries)
+}
+
+// countOrZero is instantValue of a sum that may have nothing to add up yet.
+func countOrZero(t *testing.T, base, query string) float64 {
+	t.Helper()
+	var data struct {
+		Result []struct {
+			Value [2]any `json:"value"`
+		} `json:"result"`
+	}
+	getJSON(t, base, "/loki/api/v1/query", url.Values{"query": {query}, "time": {strconv.FormatInt(time.Now().UnixNano(), 10)}}, &data)
+	if len(data.Result) == 0 {
+		return 0
+	}
+	f, err := strconv.ParseFloat(data.Result[0].Value[1].(string), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
