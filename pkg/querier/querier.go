@@ -56,7 +56,7 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 	if q.ingesters == nil {
 		return q.store.SelectLogs(ctx, id, p)
 	}
-	if local := q.local(); local != nil && p.NoLinesBefore >= p.End {
+	if local := q.local(); local != nil {
 		if it, ok, err := q.selectSplit(ctx, local, id, p); ok || err != nil {
 			return it, err
 		}
@@ -81,11 +81,12 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 	return iter.MergeDedupeAfter([]iter.EntryIterator{fromIngester, fromStore}, p.Direction, 1), nil
 }
 
-// selectSplit answers p from this process's ingester and the store when the caller reads no
-// line: with flushes held, the ingester gives what it has not flushed and the store's index is
-// looked up, so every entry is in exactly one answer and neither is compared with the other,
-// nor needs its lines. ok is false, and nothing is selected, while a failed flush may have left
-// chunks in the store that the ingester does not know are there; SelectLogs then compares.
+// selectSplit answers p from this process's ingester and the store: with flushes held, the
+// ingester gives what it has not flushed and the store's index is looked up, so every entry is
+// in exactly one answer and neither is compared with the other (a comparison copies each
+// entry's line, and needs the lines of a caller that reads none). ok is false, and nothing is
+// selected, while a failed flush may have left chunks in the store that the ingester does not
+// know are there; SelectLogs then compares.
 func (q *Querier) selectSplit(ctx context.Context, local *ingester.Ingester, id string, p logql.SelectLogParams) (it iter.EntryIterator, ok bool, err error) {
 	release, exact := local.HoldFlushes()
 	defer release()
