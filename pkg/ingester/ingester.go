@@ -60,8 +60,9 @@ type Ingester struct {
 	// publish orders a flush's commit to the store (the moment its chunks can be found there)
 	// and the marking of them as flushed, held for writing, against a query that reads the
 	// ingester and the store's index, held for reading (HoldFlushes): so a query sees each
-	// chunk in exactly one of them. uncertain counts the chunks a failed commit may have left
-	// in the store (partly indexed) without their being marked flushed.
+	// chunk in exactly one of them. uncertain counts the chunks the store may hold, in part,
+	// without their being marked flushed: a commit of them failed (maybe after indexing part),
+	// or they hold entries replayed from the WAL.
 	publish   sync.RWMutex
 	uncertain atomic.Int64
 	// retained is the compressed size of the flushed chunks still in memory (see release).
@@ -144,7 +145,33 @@ func (i *Ingester) replay(opts wal.Options) error {
 		i.logger.Error("wal replay found corruption; starting with what was recovered", "err", err)
 	}
 	i.logger.Info("wal replayed", "entries", entries, "stats", fmt.Sprintf("%+v", stats), "duration", time.Since(start))
+	i.markReplayedUncertain()
 	return nil
+}
+
+// markReplayedUncertain marks every chunk and head in memory after a replay as uncertain: an
+// entry flushed after the last checkpoint was replayed too, and is in the store as well. A
+// query then compares the ingester's entries with the store's until they are flushed
+// (HoldFlushes is not exact meanwhile).
+func (i *Ingester) markReplayedUncertain() {
+	for _, inst := range i.tenantsSnapshot() {
+		inst.mu.RLock()
+		for _, s := range inst.streams {
+			s.mu.Lock()
+			for _, sc := range s.closed {
+				if !sc.flushed && !sc.uncertain {
+					sc.uncertain = true
+					i.uncertain.Add(1)
+				}
+			}
+			if s.head != nil && s.head.Entries() > 0 && !s.headUncertain {
+				s.headUncertain = true
+				i.uncertain.Add(1)
+			}
+			s.mu.Unlock()
+		}
+		inst.mu.RUnlock()
+	}
 }
 
 // Push stores the streams of one tenant. Streams must carry canonical label strings.
@@ -330,9 +357,10 @@ func (i *Ingester) SelectLogs(ctx context.Context, tenant string, p logql.Select
 // HoldFlushes keeps flushes from committing chunks to the store until release is called, so
 // that the ingester's chunks the store holds are exactly those marked flushed: a query that
 // reads SelectUnflushed and then looks chunks up in the store, between HoldFlushes and
-// release, finds every entry in exactly one of them. exact is false while a failed commit may
-// have left chunks in the store unmarked; the caller must not rely on that split then (it
-// still calls release). Hold it briefly: flushes wait.
+// release, finds every entry in exactly one of them. exact is false while the store may hold
+// chunks, or parts of them, not marked flushed (a failed commit, or entries replayed from the
+// WAL, until they are flushed); the caller must not rely on that split then (it still calls
+// release). Hold it briefly: flushes wait.
 func (i *Ingester) HoldFlushes() (release func(), exact bool) {
 	i.publish.RLock()
 	return i.publish.RUnlock, i.uncertain.Load() == 0

@@ -29,6 +29,10 @@ type stream struct {
 	// closed are sealed chunks not yet flushed, and flushed ones retained for
 	// chunk_retain_period (see releaseFlushed).
 	closed []*sealedChunk
+	// headUncertain: the head holds entries replayed from the WAL, which the store may hold
+	// too (flushed before a crash that came before the next checkpoint); its chunk is
+	// uncertain once sealed (sealedChunk.uncertain).
+	headUncertain bool
 	// newest is the highest timestamp ever accepted; entries older than newest minus the
 	// out-of-order window are refused.
 	newest     int64
@@ -50,8 +54,9 @@ type sealedChunk struct {
 	// flushedAt is when the store took the chunk; it stays in memory, answering queries like
 	// any other, until chunk_retain_period after that.
 	flushedAt time.Time
-	// uncertain: a commit of the chunk to the store failed, maybe after indexing it in part
-	// (Ingester.uncertain).
+	// uncertain: the store may hold the chunk, or part of it, though it is not flushed: a
+	// commit of it failed, maybe after indexing it in part, or it holds entries replayed from
+	// the WAL (Ingester.uncertain).
 	uncertain bool
 }
 
@@ -182,8 +187,8 @@ func (s *stream) seal() error {
 	if err != nil {
 		return fmt.Errorf("seal chunk of stream %s: %w", s.key, err)
 	}
-	s.closed = append(s.closed, &sealedChunk{c: c, bytes: s.head.UncompressedSize()})
-	s.head = nil
+	s.closed = append(s.closed, &sealedChunk{c: c, bytes: s.head.UncompressedSize(), uncertain: s.headUncertain})
+	s.head, s.headUncertain = nil, false
 	if s.onSeal != nil {
 		s.onSeal()
 	}
