@@ -234,26 +234,12 @@ func (i *Ingester) runFlushJobs(ctx context.Context, jobs []flushJob) error {
 				j := jobs[n]
 				c := j.storageChunk()
 				started[n] = time.Now()
-				if !batched {
-					// The put makes the chunk found in the store: it is published (see
-					// Ingester.publish) with its marking as flushed.
-					err := i.retryFlush(ctx, func(ctx context.Context) error {
-						i.publish.Lock()
-						defer i.publish.Unlock()
-						if err := put(ctx, c); err != nil {
-							i.markUncertain([]flushJob{j})
-							return err
-						}
-						i.flushed(j, started[n])
-						return nil
-					}, "tenant", j.tenant, "stream", j.s.key)
-					if err != nil {
-						fail(err)
-					}
-					continue
-				}
 				if err := i.retryFlush(ctx, func(ctx context.Context) error { return put(ctx, c) }, "tenant", j.tenant, "stream", j.s.key); err != nil {
 					fail(err)
+					continue
+				}
+				if !batched {
+					i.flushed(j, started[n])
 					continue
 				}
 				chunks[n] = c
@@ -269,49 +255,24 @@ func (i *Ingester) runFlushJobs(ctx context.Context, jobs []flushJob) error {
 		return first
 	}
 	var written []*storage.Chunk
-	var writtenJobs []flushJob
-	for n, c := range chunks {
+	for _, c := range chunks {
 		if c != nil {
 			written = append(written, c)
-			writtenJobs = append(writtenJobs, jobs[n])
 		}
 	}
 	if len(written) == 0 {
 		return first
 	}
-	// The commit makes the chunks found in the store: it is published (see Ingester.publish)
-	// with their marking as flushed.
-	err := i.retryFlush(ctx, func(ctx context.Context) error {
-		i.publish.Lock()
-		defer i.publish.Unlock()
-		if err := bs.CommitChunks(ctx, written); err != nil {
-			i.markUncertain(writtenJobs)
-			return err
-		}
-		for n, c := range chunks {
-			if c != nil {
-				i.flushed(jobs[n], started[n])
-			}
-		}
-		return nil
-	}, "chunks", len(written))
-	if err != nil {
+	if err := i.retryFlush(ctx, func(ctx context.Context) error { return bs.CommitChunks(ctx, written) }, "chunks", len(written)); err != nil {
 		fail(err)
+		return first
+	}
+	for n, c := range chunks {
+		if c != nil {
+			i.flushed(jobs[n], started[n])
+		}
 	}
 	return first
-}
-
-// markUncertain records that a failed commit may have left the jobs' chunks in the store
-// without their being marked flushed. Called with i.publish held.
-func (i *Ingester) markUncertain(jobs []flushJob) {
-	for _, j := range jobs {
-		j.s.mu.Lock()
-		if !j.sc.uncertain && !j.sc.flushed {
-			j.sc.uncertain = true
-			i.uncertain.Add(1)
-		}
-		j.s.mu.Unlock()
-	}
 }
 
 // batchStore is a Store that can write chunks and then commit many at once (storage.Store):
@@ -336,10 +297,6 @@ func (i *Ingester) flushed(j flushJob, start time.Time) {
 	i.metrics.flushDuration.Observe(time.Since(start).Seconds())
 	j.s.mu.Lock()
 	j.sc.flushed, j.sc.flushedAt = true, i.now()
-	if j.sc.uncertain {
-		j.sc.uncertain = false
-		i.uncertain.Add(-1)
-	}
 	j.s.mu.Unlock()
 	if i.cfg.ChunkRetainPeriod.D() > 0 {
 		i.retained.Add(int64(j.sc.c.Size())) // what release subtracts

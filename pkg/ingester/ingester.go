@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"sort"
 	"strings"
@@ -57,14 +58,6 @@ type Ingester struct {
 	tenants map[string]*instance
 
 	flushMu sync.Mutex // one flush pass at a time
-	// publish orders a flush's commit to the store (the moment its chunks can be found there)
-	// and the marking of them as flushed, held for writing, against a query that reads the
-	// ingester and the store's index, held for reading (HoldFlushes): so a query sees each
-	// chunk in exactly one of them. uncertain counts the chunks the store may hold, in part,
-	// without their being marked flushed: a commit of them failed (maybe after indexing part),
-	// or they hold entries replayed from the WAL.
-	publish   sync.RWMutex
-	uncertain atomic.Int64
 	// retained is the compressed size of the flushed chunks still in memory (see release).
 	retained atomic.Int64
 	// flushNow wakes the flush loop before its next tick: a chunk was sealed (full, or
@@ -145,33 +138,7 @@ func (i *Ingester) replay(opts wal.Options) error {
 		i.logger.Error("wal replay found corruption; starting with what was recovered", "err", err)
 	}
 	i.logger.Info("wal replayed", "entries", entries, "stats", fmt.Sprintf("%+v", stats), "duration", time.Since(start))
-	i.markReplayedUncertain()
 	return nil
-}
-
-// markReplayedUncertain marks every chunk and head in memory after a replay as uncertain: an
-// entry flushed after the last checkpoint was replayed too, and is in the store as well. A
-// query then compares the ingester's entries with the store's until they are flushed
-// (HoldFlushes is not exact meanwhile).
-func (i *Ingester) markReplayedUncertain() {
-	for _, inst := range i.tenantsSnapshot() {
-		inst.mu.RLock()
-		for _, s := range inst.streams {
-			s.mu.Lock()
-			for _, sc := range s.closed {
-				if !sc.flushed && !sc.uncertain {
-					sc.uncertain = true
-					i.uncertain.Add(1)
-				}
-			}
-			if s.head != nil && s.head.Entries() > 0 && !s.headUncertain {
-				s.headUncertain = true
-				i.uncertain.Add(1)
-			}
-			s.mu.Unlock()
-		}
-		inst.mu.RUnlock()
-	}
 }
 
 // Push stores the streams of one tenant. Streams must carry canonical label strings.
@@ -354,72 +321,84 @@ func (i *Ingester) SelectLogs(ctx context.Context, tenant string, p logql.Select
 	return iter.Merge(its, p.Direction), nil
 }
 
-// HoldFlushes keeps flushes from committing chunks to the store until release is called, so
-// that the ingester's chunks the store holds are exactly those marked flushed: a query that
-// reads SelectUnflushed and then looks chunks up in the store, between HoldFlushes and
-// release, finds every entry in exactly one of them. exact is false while the store may hold
-// chunks, or parts of them, not marked flushed (a failed commit, or entries replayed from the
-// WAL, until they are flushed); the caller must not rely on that split then (it still calls
-// release). Hold it briefly: flushes wait.
-func (i *Ingester) HoldFlushes() (release func(), exact bool) {
-	i.publish.RLock()
-	return i.publish.RUnlock, i.uncertain.Load() == 0
+// UnflushedStream is one stream's part of SelectUnflushed's answer.
+type UnflushedStream struct {
+	Labels labels.Labels
+	// MinT is at most the timestamp of any entry It gives: a store answer whose entries of
+	// the stream all come before it holds none of them.
+	MinT int64
+	// It gives the stream's entries, without duplicates.
+	It iter.EntryIterator
+	// lone is It's chunk iterator when the entries come from one head or chunk in time order.
+	lone *chunk.Iterator
 }
 
-// SelectUnflushed is SelectLogs of the entries the store does not hold: those of the heads and
-// of the sealed chunks not flushed yet (call it between HoldFlushes and its release, see
-// there). The answer holds no duplicate. A stream whose entries come from one head or chunk in
-// time order (chunk.Head.InOrder, chunk.Chunk.InOrder) needs no de-duplication, which compares
-// lines: when the caller reads no line of the range (p.NoLinesBefore at or after p.End), its
-// entries come without them and its compressed blocks' lines are not decompressed.
-func (i *Ingester) SelectUnflushed(ctx context.Context, tenant string, p logql.SelectLogParams) (iter.EntryIterator, error) {
+// WithoutLines has It give its entries with empty lines, and not decompress its compressed
+// blocks' lines, when they come from one head or chunk in time order (which needs no
+// de-duplication, a comparison of lines). It reports whether it did. Call it before It's first
+// Next.
+func (u *UnflushedStream) WithoutLines() bool {
+	if u.lone == nil {
+		return false
+	}
+	u.lone.WithoutLines()
+	return true
+}
+
+// SelectUnflushed returns, stream by stream, the tenant's in-memory entries that p selects from
+// the heads and the sealed chunks not flushed yet: the flushed ones, still in memory for
+// chunk_retain_period, are in the store. A chunk flushed after this call is in both answers,
+// which a caller that asked the store afterwards finds by the streams' time ranges (MinT). The
+// streams come in no particular order.
+func (i *Ingester) SelectUnflushed(ctx context.Context, tenant string, p logql.SelectLogParams) []*UnflushedStream {
 	inst := i.instanceIfExists(tenant)
 	if inst == nil || p.End <= p.Start {
-		return iter.Empty(), nil
+		return nil
 	}
-	noLines := p.NoLinesBefore >= p.End && p.LineFilter == nil && len(p.Needle) == 0
 	st := querystats.From(ctx)
-	var its []iter.EntryIterator
+	var out []*UnflushedStream
 	for _, s := range inst.streamsMatching(p.Matchers) {
 		var sits []*chunk.Iterator
 		inOrder := true
+		minT := int64(math.MaxInt64)
 		s.mu.Lock()
 		for _, sc := range s.closed {
-			if minT, maxT := sc.c.Bounds(); sc.flushed || maxT < p.Start || minT >= p.End {
+			lo, hi := sc.c.Bounds()
+			if sc.flushed || hi < p.Start || lo >= p.End {
 				continue
 			}
 			sits = append(sits, sc.c.Iterator(s.labels, p.Start, p.End, p.Direction, p.LineFilter).Prefilter(p.Needle))
 			inOrder = inOrder && sc.c.InOrder()
+			minT = min(minT, lo)
 		}
 		if s.head != nil && s.head.Entries() > 0 {
-			if minT, maxT := s.head.Bounds(); maxT >= p.Start && minT < p.End {
+			if lo, hi := s.head.Bounds(); hi >= p.Start && lo < p.End {
 				sits = append(sits, s.head.Iterator(s.labels, p.Start, p.End, p.Direction, p.LineFilter).Prefilter(p.Needle))
 				inOrder = inOrder && s.head.InOrder()
+				minT = min(minT, lo)
 			}
 		}
 		s.mu.Unlock()
 		if len(sits) == 0 {
 			continue
 		}
-		lone := len(sits) == 1 && inOrder
-		out := make([]iter.EntryIterator, len(sits))
+		u := &UnflushedStream{Labels: s.labels, MinT: max(minT, p.Start)}
+		its := make([]iter.EntryIterator, len(sits))
 		for k, it := range sits {
-			if lone && noLines {
-				it.WithoutLines()
-			}
-			out[k] = it
+			its[k] = it
 			if st != nil {
-				out[k] = &accounted{it, st}
+				its[k] = &accounted{it, st}
 			}
 		}
-		if lone {
-			its = append(its, out[0])
+		if len(sits) == 1 && inOrder {
+			u.It, u.lone = its[0], sits[0]
 		} else {
 			// Several sources of one stream, or one written out of order, may repeat entries.
-			its = append(its, iter.MergeDedupe(out, p.Direction))
+			u.It = iter.MergeDedupe(its, p.Direction)
 		}
+		out = append(out, u)
 	}
-	return iter.Merge(its, p.Direction), nil
+	return out
 }
 
 // Series returns the label sets of the tenant's in-memory streams that have entries in

@@ -29,10 +29,6 @@ type stream struct {
 	// closed are sealed chunks not yet flushed, and flushed ones retained for
 	// chunk_retain_period (see releaseFlushed).
 	closed []*sealedChunk
-	// headUncertain: the head holds entries replayed from the WAL, which the store may hold
-	// too (flushed before a crash that came before the next checkpoint); its chunk is
-	// uncertain once sealed (sealedChunk.uncertain).
-	headUncertain bool
 	// newest is the highest timestamp ever accepted; entries older than newest minus the
 	// out-of-order window are refused.
 	newest     int64
@@ -54,10 +50,6 @@ type sealedChunk struct {
 	// flushedAt is when the store took the chunk; it stays in memory, answering queries like
 	// any other, until chunk_retain_period after that.
 	flushedAt time.Time
-	// uncertain: the store may hold the chunk, or part of it, though it is not flushed: a
-	// commit of it failed, maybe after indexing it in part, or it holds entries replayed from
-	// the WAL (Ingester.uncertain).
-	uncertain bool
 }
 
 // errTooFarBehind is returned for entries older than the out-of-order window allows.
@@ -187,8 +179,8 @@ func (s *stream) seal() error {
 	if err != nil {
 		return fmt.Errorf("seal chunk of stream %s: %w", s.key, err)
 	}
-	s.closed = append(s.closed, &sealedChunk{c: c, bytes: s.head.UncompressedSize(), uncertain: s.headUncertain})
-	s.head, s.headUncertain = nil, false
+	s.closed = append(s.closed, &sealedChunk{c: c, bytes: s.head.UncompressedSize()})
+	s.head = nil
 	if s.onSeal != nil {
 		s.onSeal()
 	}

@@ -57,9 +57,7 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 		return q.store.SelectLogs(ctx, id, p)
 	}
 	if local := q.local(); local != nil {
-		if it, ok, err := q.selectSplit(ctx, local, id, p); ok || err != nil {
-			return it, err
-		}
+		return q.selectSplit(ctx, local, id, p)
 	}
 	fromIngester, err := q.ingesters.SelectLogs(ctx, id, p)
 	if err != nil {
@@ -81,28 +79,64 @@ func (q *Querier) SelectLogs(ctx context.Context, p logql.SelectLogParams) (iter
 	return iter.MergeDedupeAfter([]iter.EntryIterator{fromIngester, fromStore}, p.Direction, 1), nil
 }
 
-// selectSplit answers p from this process's ingester and the store: with flushes held, the
-// ingester gives what it has not flushed and the store's index is looked up, so every entry is
-// in exactly one answer and neither is compared with the other (a comparison copies each
-// entry's line, and needs the lines of a caller that reads none). ok is false, and nothing is
-// selected, while a failed flush may have left chunks in the store that the ingester does not
-// know are there; SelectLogs then compares.
-func (q *Querier) selectSplit(ctx context.Context, local *ingester.Ingester, id string, p logql.SelectLogParams) (it iter.EntryIterator, ok bool, err error) {
-	release, exact := local.HoldFlushes()
-	defer release()
-	if !exact {
-		return nil, false, nil
+// selectSplit answers p from this process's ingester and the store, stream by stream. The
+// ingester gives the entries it has not flushed, then the store's index is looked up (in that
+// order: a chunk flushed and dropped between the two would otherwise be missed). A stream's
+// entries are compared between the two, which takes their lines and copies each, only where
+// they can repeat each other: where the ingester's entries do not start after the store's end
+// (a chunk flushed in between, entries replayed from the WAL after their flush, a client's
+// resend of flushed entries). Otherwise the two are merged as they are, and a caller that reads
+// no line gets none from either.
+func (q *Querier) selectSplit(ctx context.Context, local *ingester.Ingester, id string, p logql.SelectLogParams) (iter.EntryIterator, error) {
+	unflushed := local.SelectUnflushed(ctx, id, p)
+	byHash := make(map[uint64][]*ingester.UnflushedStream, len(unflushed))
+	for _, u := range unflushed {
+		h := u.Labels.Hash()
+		byHash[h] = append(byHash[h], u)
 	}
-	fromIngester, err := local.SelectUnflushed(ctx, id, p)
+	find := func(ls labels.Labels) *ingester.UnflushedStream {
+		for _, u := range byHash[ls.Hash()] {
+			if labels.Equal(u.Labels, ls) {
+				return u
+			}
+		}
+		return nil
+	}
+	// The store's entries of a stream keep their lines from the ingester's first one on.
+	linesFrom := func(ls labels.Labels) int64 {
+		if u := find(ls); u != nil {
+			return u.MinT
+		}
+		return p.NoLinesBefore
+	}
+	stored, err := q.store.SelectStreams(ctx, id, p, linesFrom)
 	if err != nil {
-		return nil, false, err
+		for _, u := range unflushed {
+			u.It.Close()
+		}
+		return nil, err
 	}
-	fromStore, err := q.store.SelectLogs(ctx, id, p)
-	if err != nil {
-		fromIngester.Close()
-		return nil, false, err
+	its := make([]iter.EntryIterator, 0, len(stored)+len(unflushed))
+	compared := make(map[*ingester.UnflushedStream]bool)
+	for _, st := range stored {
+		if u := find(st.Labels); u != nil && u.MinT <= st.MaxThrough {
+			compared[u] = true
+			its = append(its, iter.MergeDedupeAfter([]iter.EntryIterator{u.It, st.It}, p.Direction, 1))
+			continue
+		}
+		its = append(its, st.It)
 	}
-	return iter.Merge([]iter.EntryIterator{fromIngester, fromStore}, p.Direction), true, nil
+	noLines := p.NoLinesBefore >= p.End && p.LineFilter == nil && len(p.Needle) == 0
+	for _, u := range unflushed {
+		if compared[u] {
+			continue
+		}
+		if noLines {
+			u.WithoutLines()
+		}
+		its = append(its, u.It)
+	}
+	return iter.Merge(its, p.Direction), nil
 }
 
 // oldestFirst reads the first entry of it, the ingesters' answer to p, and returns an iterator

@@ -3,6 +3,7 @@ package sluice_test
 import (
 	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -138,4 +139,28 @@ func countOrZero(t *testing.T, base, query string) float64 {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// TestResentAfterFlushCountedOnce: a client resends lines the server had already flushed (its
+// first push timed out on the client's side, say). The ingester takes them again into a new
+// chunk; queries, counting ones too, return each line once, as Loki's do.
+func TestResentAfterFlushCountedOnce(t *testing.T) {
+	srv := sluicetest.Start(t)
+	at := time.Now().Add(-20 * time.Minute).Truncate(time.Second).UnixNano()
+	all := s3Push(t, srv.URL, []string{"a", "b"}, at, int64(time.Second), 50, "resent")
+	s3Flush(t, srv.URL)
+	s3Push(t, srv.URL, []string{"a"}, at, int64(time.Second), 50, "resent") // in memory again
+	all = append(all, s3Push(t, srv.URL, []string{"a", "b"}, at+int64(time.Minute), int64(time.Second), 10, "newer")...)
+	for _, q := range []string{`sum(count_over_time({app="s3"}[1h]))`, `sum(count_over_time({app="s3"} |= "line" [1h]))`} {
+		if n := countOrZero(t, srv.URL, q); n != float64(len(all)) {
+			t.Errorf("%s = %v, want %d", q, n, len(all))
+		}
+	}
+	got, code := s3Query(t, srv.URL, `{app="s3"}`, at-int64(time.Minute), time.Now().UnixNano())
+	if code != 200 {
+		t.Fatalf("log query: %d", code)
+	}
+	sort.Strings(got)
+	sort.Strings(all)
+	sameLines(t, "log query", got, all)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"sort"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -120,8 +121,33 @@ func (s *Store) CommitChunks(ctx context.Context, cs []*Chunk) error {
 // duplicate: a run of several chunks, or a chunk whose blocks overlap, is de-duplicated, and
 // each series appears once. The querier relies on it (iter.MergeDedupeAfter).
 func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLogParams) (iter.EntryIterator, error) {
+	streams, err := s.SelectStreams(ctx, tenant, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	its := make([]iter.EntryIterator, len(streams))
+	for k, st := range streams {
+		its[k] = st.It
+	}
+	return iter.Merge(its, p.Direction), nil
+}
+
+// StoredStream is one series' part of SelectStreams' answer.
+type StoredStream struct {
+	Labels labels.Labels
+	// MaxThrough is the latest entry timestamp of the series' chunks that the selection
+	// reads: no entry It gives is later.
+	MaxThrough int64
+	It         iter.EntryIterator
+}
+
+// SelectStreams is SelectLogs series by series, in no particular order, each without
+// duplicates. linesFrom, when not nil, gives for a series the time from which its entries keep
+// their lines though p.NoLinesBefore is later (a caller comparing them from there with another
+// source's); nil leaves p.NoLinesBefore for every series.
+func (s *Store) SelectStreams(ctx context.Context, tenant string, p logql.SelectLogParams, linesFrom func(labels.Labels) int64) ([]StoredStream, error) {
 	if p.End <= p.Start {
-		return iter.Empty(), nil
+		return nil, nil
 	}
 	series, err := s.reader.ChunkRefs(ctx, tenant, p.Start, p.End-1, p.Matchers...)
 	if err != nil {
@@ -142,7 +168,7 @@ func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLog
 			st.ChunksRef.Add(int64(len(sc.Chunks)))
 		}
 	}
-	its := make([]iter.EntryIterator, 0, len(series))
+	out := make([]StoredStream, 0, len(series))
 	// A filtered scan of several series decodes them in parallel (prefetch.go); without a
 	// filter nearly every entry is kept and copying them between goroutines costs more than
 	// it saves.
@@ -154,13 +180,21 @@ func (s *Store) SelectLogs(ctx context.Context, tenant string, p logql.SelectLog
 		if len(sc.Chunks) == 0 {
 			continue
 		}
-		var it iter.EntryIterator = &seriesIterator{ctx: ctx, store: s, lbls: sc.Labels, groups: overlapGroups(sc.Chunks, p.Direction), p: p, stats: st}
+		sp := p
+		if linesFrom != nil {
+			sp.NoLinesBefore = min(sp.NoLinesBefore, linesFrom(sc.Labels))
+		}
+		maxThrough := int64(math.MinInt64)
+		for _, r := range sc.Chunks {
+			maxThrough = max(maxThrough, r.Through)
+		}
+		var it iter.EntryIterator = &seriesIterator{ctx: ctx, store: s, lbls: sc.Labels, groups: overlapGroups(sc.Chunks, p.Direction), p: sp, stats: st}
 		if group != nil {
 			it = group.start(ctx, it, sc.Labels)
 		}
-		its = append(its, it)
+		out = append(out, StoredStream{Labels: sc.Labels, MaxThrough: min(maxThrough, p.End-1), It: it})
 	}
-	return iter.Merge(its, p.Direction), nil
+	return out, nil
 }
 
 // overlapGroups sorts refs into runs whose time ranges overlap, in dir order: the runs can be
