@@ -370,15 +370,21 @@ func decompressBlock(enc Encoding, buf, src []byte, rawSize, version int) ([]byt
 	return out, err
 }
 
-// decompressBlockHead decodes only the first part of a block of format version 2 or later
-// stored by compressBlock (its columns, timestamp planes and packed hex runs, not its lines)
-// into buf, grown if needed, and returns those raw bytes: the block's raw bytes up to where its
-// lines start. An iterator whose caller reads no line (Iterator.WithoutLines) needs no more,
-// and the lines are most of a block's compressed bytes. For EncNone the result is a subslice
-// of src.
-func decompressBlockHead(enc Encoding, buf, src []byte, rawSize, version int) ([]byte, error) {
+// storedParts is a stored block (format version 2 or later) split into its parts: the first
+// part compressed, the planes and packed runs kept as they are, and the lines compressed;
+// split is the raw size of the first part with its planes, firstRaw without them. With the
+// none codec the parts, adjacent in all, are the raw block.
+type storedParts struct {
+	first, planes, rest, all []byte
+	split, firstRaw          int
+}
+
+// parseStoredParts reads the sizes at the start of src, a block of raw size rawSize stored by
+// compressBlock, and checks them against src and rawSize.
+func parseStoredParts(src []byte, rawSize, version int) (storedParts, error) {
+	var sp storedParts
 	if rawSize < 0 || rawSize > maxBlockRawSize {
-		return nil, fmt.Errorf("raw size %d out of range", rawSize)
+		return sp, fmt.Errorf("raw size %d out of range", rawSize)
 	}
 	split, pos := uvarint(src, 0)
 	firstLen, pos := uvarint(src, pos)
@@ -388,27 +394,43 @@ func decompressBlockHead(enc Encoding, buf, src []byte, rawSize, version int) ([
 	}
 	if pos < 0 || split > uint64(rawSize) || planesLen > split || firstLen > uint64(len(src)-pos) ||
 		planesLen > uint64(len(src)-pos)-firstLen {
-		return nil, errors.New("block parts' sizes out of range")
+		return sp, errors.New("block parts' sizes out of range")
 	}
-	first := src[pos : pos+int(firstLen)]
-	planes := src[pos+int(firstLen) : pos+int(firstLen+planesLen)]
-	firstRaw := int(split - planesLen)
+	sp.first = src[pos : pos+int(firstLen)]
+	sp.planes = src[pos+int(firstLen) : pos+int(firstLen+planesLen)]
+	sp.rest = src[pos+int(firstLen+planesLen):]
+	sp.all = src[pos:]
+	sp.split, sp.firstRaw = int(split), int(split-planesLen)
+	return sp, nil
+}
+
+// decompressBlockHead decodes only the first part of a block of format version 2 or later
+// stored by compressBlock (its columns, timestamp planes and packed hex runs, not its lines)
+// into buf, grown if needed, and returns those raw bytes: the block's raw bytes up to where its
+// lines start. An iterator whose caller reads no line (Iterator.WithoutLines) needs no more,
+// and the lines are most of a block's compressed bytes. For EncNone the result is a subslice
+// of src.
+func decompressBlockHead(enc Encoding, buf, src []byte, rawSize, version int) ([]byte, error) {
+	sp, err := parseStoredParts(src, rawSize, version)
+	if err != nil {
+		return nil, err
+	}
 	if enc == EncNone {
-		if len(first) != firstRaw {
-			return nil, fmt.Errorf("stored size %d, want %d", len(first), firstRaw)
+		if len(sp.first) != sp.firstRaw {
+			return nil, fmt.Errorf("stored size %d, want %d", len(sp.first), sp.firstRaw)
 		}
-		return src[pos : pos+int(split)], nil
+		return sp.all[:sp.split], nil
 	}
-	out := grow(buf, int(split))
-	got, err := decompress(enc, out[:0:cap(out)], first, firstRaw)
+	out := grow(buf, sp.split)
+	got, err := decompress(enc, out[:0:cap(out)], sp.first, sp.firstRaw)
 	if err != nil {
 		return nil, err
 	}
 	if len(got) > 0 && &got[0] != &out[0] {
 		copy(out, got)
 	}
-	copy(out[firstRaw:split], planes)
-	return out[:split], nil
+	copy(out[sp.firstRaw:sp.split], sp.planes)
+	return out[:sp.split], nil
 }
 
 // decompressBlockFor is decompressBlock for a scan that wants only blocks for which match,
@@ -418,28 +440,17 @@ func decompressBlockHead(enc Encoding, buf, src []byte, rawSize, version int) ([
 // place in the block; the head columns, which are a block's least compressible bytes, are not
 // decoded at all. Otherwise found is true and out is the whole raw block.
 func decompressBlockFor(enc Encoding, buf, src []byte, rawSize, version int, match func(lines, kept []byte) bool) (out []byte, found bool, err error) {
-	if rawSize < 0 || rawSize > maxBlockRawSize {
-		return nil, false, fmt.Errorf("raw size %d out of range", rawSize)
+	sp, err := parseStoredParts(src, rawSize, version)
+	if err != nil {
+		return nil, false, err
 	}
-	split, pos := uvarint(src, 0)
-	firstLen, pos := uvarint(src, pos)
-	var planesLen uint64
-	if version >= 4 {
-		planesLen, pos = uvarint(src, pos)
-	}
-	if pos < 0 || split > uint64(rawSize) || planesLen > split || firstLen > uint64(len(src)-pos) ||
-		planesLen > uint64(len(src)-pos)-firstLen {
-		return nil, false, errors.New("block parts' sizes out of range")
-	}
-	first := src[pos : pos+int(firstLen)]
-	planes := src[pos+int(firstLen) : pos+int(firstLen+planesLen)]
-	rest := src[pos+int(firstLen+planesLen):]
-	firstRaw := int(split - planesLen) // the first part's raw size but its planes
+	first, planes, rest := sp.first, sp.planes, sp.rest
+	split, firstRaw := sp.split, sp.firstRaw // the first part's raw size with and without its planes
 	if enc == EncNone {
 		if len(first) != firstRaw || len(first)+len(planes)+len(rest) != rawSize {
 			return nil, false, fmt.Errorf("stored size %d, want %d", len(first)+len(planes)+len(rest), rawSize)
 		}
-		out = src[pos:] // the parts are adjacent: the raw block as is
+		out = sp.all // the parts are adjacent: the raw block as is
 		return out, match == nil || match(out[split:], planes), nil
 	}
 	// Both parts decode in place into out. Each gets the capacity up to the end of the buffer:
