@@ -3,6 +3,7 @@ package positions
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,5 +159,47 @@ func TestEncodeReadsBack(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(b), "positions:\n") || !strings.Contains(string(b), "\n    /var/log/pods/ns_pod_uid/c/0.log: \"4096\"\n") {
 		t.Errorf("not promtail's layout:\n%s", b)
+	}
+}
+
+// TestEncodeMatchesYAML checks that encode writes byte for byte what yaml.v3 writes for the
+// whole table, for random tables of paths as promtail sees them and of keys and values that
+// need quoting, folding or the long-key form.
+func TestEncodeMatchesYAML(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	odd := []string{"/with: colon", "/with #hash", "- dash", "#top", "true", "123", "~", "", " lead", "trail ",
+		"tab\there", "new\nline", `q"uote`, `back\slash`, "ünïcödé/日本", "journal-cursor", "/a,b", "/a[1]", "/x@y", "/é",
+		"/" + strings.Repeat("long-segment/", 12) + "0.log", strings.Repeat("w ", 60)}
+	oddValues := []string{"s=abc;i=1;b=2", "", "x y", `"`, "12 34", strings.Repeat("v ", 50), "1:2:3", "-5"}
+	for round := range 300 {
+		f := fileFormat{Positions: map[string]string{}}
+		if round%3 != 0 {
+			f.Files = map[string]string{}
+		}
+		for range 1 + r.IntN(20) {
+			k := fmt.Sprintf("/var/log/pods/ns-%d_pod-%d_%08x/c/%d.log", r.IntN(5), r.IntN(100), r.Uint32(), r.IntN(3))
+			if r.IntN(4) == 0 {
+				k = odd[r.IntN(len(odd))]
+			}
+			v := fmt.Sprint(r.Int64N(1 << 40))
+			if r.IntN(6) == 0 {
+				v = oddValues[r.IntN(len(oddValues))]
+			}
+			f.Positions[k] = v
+			if f.Files != nil && r.IntN(2) == 0 {
+				f.Files[k] = fmt.Sprintf("%d:%d", r.IntN(1<<16), r.IntN(1<<30))
+			}
+		}
+		got, err := encode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := encodeYAML(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("round %d: encode wrote\n%s\nyaml.v3 writes\n%s", round, got, want)
+		}
 	}
 }
