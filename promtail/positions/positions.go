@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -215,11 +216,7 @@ func encode(f fileFormat) ([]byte, error) {
 	}
 	var b []byte
 	section := func(name string, m map[string]string) error {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := slices.Sorted(maps.Keys(m))
 		b = append(b, name...)
 		b = append(b, ":\n"...)
 		for _, k := range keys {
@@ -289,11 +286,7 @@ func plainValue(v string) bool {
 // encodeYAML renders f with yaml.v3 from a node tree in key order.
 func encodeYAML(f fileFormat) ([]byte, error) {
 	mapping := func(m map[string]string) *yaml.Node {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := slices.Sorted(maps.Keys(m))
 		n := &yaml.Node{Kind: yaml.MappingNode, Content: make([]*yaml.Node, 0, 2*len(keys))}
 		for _, k := range keys {
 			n.Content = append(n.Content,
