@@ -222,9 +222,15 @@ func encode(f fileFormat) ([]byte, error) {
 		for _, k := range keys {
 			v := m[k]
 			if plainPath(k) && plainValue(v) {
-				b = append(b, "    "...)
-				b = append(b, k...)
-				b = append(b, ": \""...)
+				if len(k) <= maxSimpleKey {
+					b = append(b, "    "...)
+					b = append(b, k...)
+					b = append(b, ": \""...)
+				} else { // yaml.v3 writes a longer key after "? ", and its value on a line of its own
+					b = append(b, "    ? "...)
+					b = append(b, k...)
+					b = append(b, "\n    : \""...)
+				}
 				b = append(b, v...)
 				b = append(b, "\"\n"...)
 				continue
@@ -254,10 +260,14 @@ func encode(f fileFormat) ([]byte, error) {
 	return b, nil
 }
 
-// plainPath reports whether yaml.v3 writes k as it is, as a simple key: an absolute path of at
-// most 128 bytes of letters, digits and / . _ - (a longer key is written after "? ").
+// maxSimpleKey is the longest key yaml.v3 writes before its colon; a longer one it writes
+// after "? ". Kubernetes pod log paths are often longer.
+const maxSimpleKey = 128
+
+// plainPath reports whether yaml.v3 writes k as it is: an absolute path of letters, digits and
+// / . _ - (at most PATH_MAX bytes).
 func plainPath(k string) bool {
-	if len(k) < 2 || len(k) > 128 || k[0] != '/' {
+	if len(k) < 2 || len(k) > 4096 || k[0] != '/' {
 		return false
 	}
 	for i := 1; i < len(k); i++ {

@@ -113,26 +113,32 @@ func TestPeriodicSync(t *testing.T) {
 }
 
 // BenchmarkSave writes the positions of 1,000 pod log files, as promtail does after every batch
-// it sends while tailing them.
+// it sends while tailing them: paths of about 110 bytes, and of about 150 (longer pod and
+// container names), which YAML writes in its long-key form (over 128 bytes).
 func BenchmarkSave(b *testing.B) {
-	p, err := Open(Config{Filename: filepath.Join(b.TempDir(), "positions.yaml"), SyncPeriod: time.Hour}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Stop()
-	paths := make([]string, 1000)
-	for i := range paths {
-		paths[i] = fmt.Sprintf("/var/log/pods/team-%d_checkout-api-7d9f8c6b5-%05d_1b4e28ba-2fa1-11d2-883f-0016d3cca427/server/0.log", i%10, i)
-		p.Put(paths[i], Position{Offset: int64(i) * 1000, Identity: fmt.Sprintf("%d:%d", 2049, 1_000_000+i)})
-	}
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		n++
-		p.Put(paths[n%len(paths)], Position{Offset: int64(n) * 4096, Identity: fmt.Sprintf("%d:%d", 2049, 1_000_000+n%len(paths))})
-		if err := p.Save(); err != nil {
-			b.Fatal(err)
-		}
+	for _, names := range [][2]string{{"checkout-api-7d9f8c6b5", "server"}, {"payments-reconciliation-worker-5f6d7c8b9a", "reconciliation-sidecar"}} {
+		pod, container := names[0], names[1]
+		b.Run(fmt.Sprint(len(pod)+len(container)), func(b *testing.B) {
+			p, err := Open(Config{Filename: filepath.Join(b.TempDir(), "positions.yaml"), SyncPeriod: time.Hour}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Stop()
+			paths := make([]string, 1000)
+			for i := range paths {
+				paths[i] = fmt.Sprintf("/var/log/pods/team-%d_%s-%05d_1b4e28ba-2fa1-11d2-883f-0016d3cca427/%s/0.log", i%10, pod, i, container)
+				p.Put(paths[i], Position{Offset: int64(i) * 1000, Identity: fmt.Sprintf("%d:%d", 2049, 1_000_000+i)})
+			}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				n++
+				p.Put(paths[n%len(paths)], Position{Offset: int64(n) * 4096, Identity: fmt.Sprintf("%d:%d", 2049, 1_000_000+n%len(paths))})
+				if err := p.Save(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -177,7 +183,8 @@ func TestEncodeMatchesYAML(t *testing.T) {
 			f.Files = map[string]string{}
 		}
 		for range 1 + r.IntN(20) {
-			k := fmt.Sprintf("/var/log/pods/ns-%d_pod-%d_%08x/c/%d.log", r.IntN(5), r.IntN(100), r.Uint32(), r.IntN(3))
+			// Pod log paths, some around the longest key written before its colon (128).
+			k := fmt.Sprintf("/var/log/pods/ns-%d_pod-%d_%08x/c%s/%d.log", r.IntN(5), r.IntN(100), r.Uint32(), strings.Repeat("x", r.IntN(120)), r.IntN(3))
 			if r.IntN(4) == 0 {
 				k = odd[r.IntN(len(odd))]
 			}
