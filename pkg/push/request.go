@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/snappy"
 
 	"github.com/sluicelog/sluice/pkg/logproto"
@@ -168,8 +169,14 @@ func (b *Body) decodeSnappyProto(maxBytes int64) error {
 
 // Encode returns the body of a push request as promtail sends it: snappy-compressed protobuf,
 // to be sent with Content-Type application/x-protobuf.
+//
+// The snappy is s2's standard encoder, as fast as Loki's clients' (golang/snappy's Encode).
+// klauspost's snappy.Encode is its "better" encoder: on the storage benchmark's lines, 1 MiB
+// batches came out 9% smaller (3.81 against 3.48 : 1) for half the speed (351 against 679
+// MB/s), and decoded 15% slower on the server (1,750 against 2,050 MB/s). An agent on every
+// node spends CPU to save a little bandwidth inside the cluster; Loki's promtail does not.
 func Encode(req *logproto.PushRequest) []byte {
-	return snappy.Encode(nil, AppendProto(nil, req))
+	return s2.EncodeSnappy(nil, AppendProto(nil, req))
 }
 
 // Encoder encodes push request bodies like Encode, reusing its buffers from one request to
@@ -182,9 +189,9 @@ type Encoder struct {
 // Encode returns the body of req. It is valid until the next call.
 func (e *Encoder) Encode(req *logproto.PushRequest) []byte {
 	e.proto = AppendProto(e.proto[:0], req)
-	if n := snappy.MaxEncodedLen(len(e.proto)); cap(e.body) < n {
+	if n := s2.MaxEncodedLen(len(e.proto)); cap(e.body) < n {
 		e.body = make([]byte, n)
 	}
-	e.body = snappy.Encode(e.body[:cap(e.body)], e.proto)
+	e.body = s2.EncodeSnappy(e.body[:cap(e.body)], e.proto)
 	return e.body
 }
