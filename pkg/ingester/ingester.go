@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"sort"
 	"strings"
@@ -298,27 +297,35 @@ func (i *Ingester) SelectLogs(ctx context.Context, tenant string, p logql.Select
 	if inst == nil {
 		return iter.Empty(), nil
 	}
+	st := querystats.From(ctx)
 	var its []iter.EntryIterator
 	for _, s := range inst.streamsMatching(p.Matchers) {
 		s.mu.Lock()
-		sits := s.iterators(p.Start, p.End, p.Direction, p.LineFilter, p.Needle)
+		sits, _, _ := s.sources(p, false)
 		s.mu.Unlock()
 		// One stream's chunks may overlap and, after a WAL replay, repeat entries; different
 		// streams never share an entry, so only the per-stream merge drops duplicates.
-		if st := querystats.From(ctx); st != nil {
-			for k, it := range sits {
-				sits[k] = &accounted{it, st}
-			}
-		}
 		switch len(sits) {
 		case 0:
 		case 1:
-			its = append(its, sits[0])
+			its = append(its, accountedAll(st, sits)[0])
 		default:
-			its = append(its, iter.MergeDedupe(sits, p.Direction))
+			its = append(its, iter.MergeDedupe(accountedAll(st, sits), p.Direction))
 		}
 	}
 	return iter.Merge(its, p.Direction), nil
+}
+
+// accountedAll returns its, each adding what it decoded to st when closed (st may be nil).
+func accountedAll(st *querystats.Stats, its []*chunk.Iterator) []iter.EntryIterator {
+	out := make([]iter.EntryIterator, len(its))
+	for k, it := range its {
+		out[k] = it
+		if st != nil {
+			out[k] = &accounted{it, st}
+		}
+	}
+	return out
 }
 
 // UnflushedStream is one stream's part of SelectUnflushed's answer.
@@ -335,14 +342,12 @@ type UnflushedStream struct {
 
 // WithoutLines has It give its entries with empty lines, and not decompress its compressed
 // blocks' lines, when they come from one head or chunk in time order (which needs no
-// de-duplication, a comparison of lines). It reports whether it did. Call it before It's first
+// de-duplication, a comparison of lines); otherwise It keeps them. Call it before It's first
 // Next.
-func (u *UnflushedStream) WithoutLines() bool {
-	if u.lone == nil {
-		return false
+func (u *UnflushedStream) WithoutLines() {
+	if u.lone != nil {
+		u.lone.WithoutLines()
 	}
-	u.lone.WithoutLines()
-	return true
 }
 
 // SelectUnflushed returns, stream by stream, the tenant's in-memory entries that p selects from
@@ -358,38 +363,14 @@ func (i *Ingester) SelectUnflushed(ctx context.Context, tenant string, p logql.S
 	st := querystats.From(ctx)
 	var out []*UnflushedStream
 	for _, s := range inst.streamsMatching(p.Matchers) {
-		var sits []*chunk.Iterator
-		inOrder := true
-		minT := int64(math.MaxInt64)
 		s.mu.Lock()
-		for _, sc := range s.closed {
-			lo, hi := sc.c.Bounds()
-			if sc.flushed || hi < p.Start || lo >= p.End {
-				continue
-			}
-			sits = append(sits, sc.c.Iterator(s.labels, p.Start, p.End, p.Direction, p.LineFilter).Prefilter(p.Needle))
-			inOrder = inOrder && sc.c.InOrder()
-			minT = min(minT, lo)
-		}
-		if s.head != nil && s.head.Entries() > 0 {
-			if lo, hi := s.head.Bounds(); hi >= p.Start && lo < p.End {
-				sits = append(sits, s.head.Iterator(s.labels, p.Start, p.End, p.Direction, p.LineFilter).Prefilter(p.Needle))
-				inOrder = inOrder && s.head.InOrder()
-				minT = min(minT, lo)
-			}
-		}
+		sits, inOrder, minT := s.sources(p, true)
 		s.mu.Unlock()
 		if len(sits) == 0 {
 			continue
 		}
 		u := &UnflushedStream{Labels: s.labels, MinT: max(minT, p.Start)}
-		its := make([]iter.EntryIterator, len(sits))
-		for k, it := range sits {
-			its[k] = it
-			if st != nil {
-				its[k] = &accounted{it, st}
-			}
-		}
+		its := accountedAll(st, sits)
 		if len(sits) == 1 && inOrder {
 			u.It, u.lone = its[0], sits[0]
 		} else {

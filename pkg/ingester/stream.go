@@ -3,6 +3,8 @@ package ingester
 import (
 	"errors"
 	"fmt"
+	"github.com/sluicelog/sluice/pkg/logql"
+	"math"
 	"sync"
 	"time"
 
@@ -10,7 +12,6 @@ import (
 
 	"github.com/sluicelog/sluice/pkg/chunk"
 	"github.com/sluicelog/sluice/pkg/flagext"
-	"github.com/sluicelog/sluice/pkg/iter"
 	"github.com/sluicelog/sluice/pkg/logproto"
 	"github.com/sluicelog/sluice/pkg/ratelimit"
 	"github.com/sluicelog/sluice/pkg/validation"
@@ -222,22 +223,27 @@ func (s *stream) releaseFlushed(now time.Time, retain time.Duration, early time.
 	return n, bytes, before
 }
 
-// iterators returns iterators over the stream's in-memory entries in [from, through).
-// Called with s.mu held.
-func (s *stream) iterators(from, through int64, dir logproto.Direction, filter chunk.LineFilter, needle []byte) []iter.EntryIterator {
-	var its []iter.EntryIterator
+// sources returns iterators over the stream's in-memory entries that p selects, one per sealed
+// chunk (but the flushed ones with skipFlushed) and head, whether they are one source in time
+// order each (Chunk.InOrder, Head.InOrder), and the earliest time any of them starts at
+// (math.MaxInt64 without any). Called with s.mu held.
+func (s *stream) sources(p logql.SelectLogParams, skipFlushed bool) (its []*chunk.Iterator, inOrder bool, minT int64) {
+	inOrder, minT = true, math.MaxInt64
 	for _, sc := range s.closed {
-		minT, maxT := sc.c.Bounds()
-		if maxT < from || minT >= through {
+		lo, hi := sc.c.Bounds()
+		if (skipFlushed && sc.flushed) || hi < p.Start || lo >= p.End {
 			continue
 		}
-		its = append(its, sc.c.Iterator(s.labels, from, through, dir, filter).Prefilter(needle))
+		its = append(its, sc.c.Iterator(s.labels, p.Start, p.End, p.Direction, p.LineFilter).Prefilter(p.Needle))
+		inOrder = inOrder && sc.c.InOrder()
+		minT = min(minT, lo)
 	}
 	if s.head != nil && s.head.Entries() > 0 {
-		minT, maxT := s.head.Bounds()
-		if maxT >= from && minT < through {
-			its = append(its, s.head.Iterator(s.labels, from, through, dir, filter).Prefilter(needle))
+		if lo, hi := s.head.Bounds(); hi >= p.Start && lo < p.End {
+			its = append(its, s.head.Iterator(s.labels, p.Start, p.End, p.Direction, p.LineFilter).Prefilter(p.Needle))
+			inOrder = inOrder && s.head.InOrder()
+			minT = min(minT, lo)
 		}
 	}
-	return its
+	return its, inOrder, minT
 }
