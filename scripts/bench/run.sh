@@ -12,10 +12,13 @@
 #   PREPARE=0       1: the loadgen builds every request before pushing (-prepare), so the push
 #                   rate is the server's own rather than the generator's (the server then takes
 #                   both cores, and holds more requests in flight)
-#   PERF=auto       auto: when `perf stat` can count the server's instructions, report them for
-#                   the push and flush (unlike CPU-seconds, an instruction count hardly moves when
-#                   other work shares the machine, so it is what to compare two versions by);
-#                   0: don't
+#   PERF=0         1: count the server's instructions and cycles over the push and flush with
+#                   `perf stat` (an instruction count hardly moves when other work shares the
+#                   machine, so it is what to compare two versions by). Attaching perf costs the
+#                   server CPU time on a virtual machine: every switch of a counted thread
+#                   reprograms the virtual PMU, which traps to the hypervisor. Here it took the
+#                   push and flush from 3.1-3.2 to 5.1-5.3 CPU-seconds (three alternated runs), so
+#                   with PERF=1 the CPU-per-GB target is reported but not judged.
 #   OUT=            results directory (default: a new directory under ${TMPDIR:-/tmp})
 #   KEEP=0          1: keep the server's data directory
 #   MAX_RSS_MB=8192 the server is killed (and the run fails) if its RSS passes this: the machine
@@ -31,7 +34,7 @@ WORKERS=${WORKERS:-4}
 RUNS=${RUNS:-3}
 PROFILE=${PROFILE:-0}
 PREPARE=${PREPARE:-0}
-PERF=${PERF:-auto}
+PERF=${PERF:-0}
 KEEP=${KEEP:-0}
 MAX_RSS_MB=${MAX_RSS_MB:-8192}
 NEEDLE=OutOfMemoryError
@@ -125,8 +128,9 @@ RSS_START=$(vm VmRSS)
 CPU0=$(cpu_ticks)
 profile_start ingest
 PERF_PID=
-if [ "$PERF" != 0 ] && command -v perf >/dev/null &&
-	perf stat -e instructions:u -p "$PID" -o /dev/null -- sleep 0.01 >/dev/null 2>&1; then
+if [ "$PERF" = 1 ]; then
+	command -v perf >/dev/null && perf stat -e instructions:u -p "$PID" -o /dev/null -- sleep 0.01 >/dev/null 2>&1 ||
+		{ log "PERF=1, but perf cannot count the server's instructions here"; exit 1; }
 	perf stat -x, -e instructions:u,instructions:k,cycles -p "$PID" -o "$OUT/perf-ingest.csv" &
 	PERF_PID=$!
 fi
@@ -268,11 +272,8 @@ per_core() { # raw MB the query had to read per server CPU-second
 	printf '%-44s %-40s %-12s %s\n' "flush after push" "${FLUSH_S} s" "" ""
 	printf '%-44s %-40s %-12s %s\n' "server CPU, push + flush" "${INGEST_CPU_S} s (push ${PUSH_CPU_S} s)" "" ""
 	[ -z "$INSTR" ] || printf '%-44s %-40s %-12s %s\n' "server instructions, push + flush (perf)" "$INSTR" "" ""
-	# The cycles the server ran per second of CPU time it was charged: on this kind of shared
-	# VM it falls well below the processor's clock when other guests keep the host busy, and
-	# CPU-seconds rise by as much for the same work.
-	[ -z "$CYCLES" ] || printf '%-44s %-40s %-12s %s\n' "  cycles per CPU-second (effective clock)" "$(awk_calc "printf \"%.2f GHz\", $CYCLES / 1e9 / $INGEST_CPU_S")" "" ""
-	printf '%-44s %-40s %-12s %s\n' "server CPU per GB raw ingested" "${CPU_PER_GB} CPU-s/GB" "<= 12" "$(ok "$CPU_PER_GB <= 12")"
+	[ -z "$CYCLES" ] || printf '%-44s %-40s %-12s %s\n' "server cycles, push + flush (perf)" "$(awk_calc "printf \"%.2f G\", $CYCLES / 1e9")" "" ""
+	printf '%-44s %-40s %-12s %s\n' "server CPU per GB raw ingested" "${CPU_PER_GB} CPU-s/GB" "<= 12" "$( [ -n "$PERF_PID" ] && echo "not judged (perf attached)" || ok "$CPU_PER_GB <= 12")"
 	printf '%-44s %-40s %-12s %s\n' "peak RSS after ingest (VmHWM)" "$(MIB "$RSS_INGEST") MiB" "<= 160 MiB" "$(ok "$RSS_INGEST <= 160 * 1048576")"
 	printf '%-44s %-40s %-12s %s\n' "peak RSS after ingest + filter scan (VmHWM)" "$(MIB "$SCAN_HWM") MiB" "<= 160 MiB" "$(ok "$SCAN_HWM <= 160 * 1048576")"
 	printf '%-44s %-40s %-12s %s\n' "peak RSS after each later query (VmHWM)" "count $(MIB "$COUNT_HWM"), json $(MIB "$JSON_HWM"), rate $(MIB "$RATE_HWM") MiB" "" ""
