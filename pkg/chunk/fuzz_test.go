@@ -52,7 +52,7 @@ func TestGoldenChunks(t *testing.T) {
 			t.Fatalf("read golden chunk (rewrite with -update): %v", err)
 		}
 		if !bytes.Equal(b, golden) {
-			t.Errorf("%s: the head encodes these entries differently now; a layout change must bump Version (and keep reading the old one: move these to testdata/v<old version>), then rewrite with -update", path)
+			t.Errorf("%s: the head encodes these entries differently now; a layout change must bump Version (and keep reading the old one: move these to testdata/v<old version>), then rewrite with -update (a new level of a codec changes the bytes but not the layout: rewrite only)", path)
 		}
 		// The current version, and every older one kept in testdata/v<N>, read back the same
 		// (lz4 came with version 2).
