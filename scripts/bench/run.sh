@@ -8,7 +8,9 @@
 #   LINES=2000000   lines to push            SEED=1       workload seed
 #   WORKERS=4       parallel pushers         RUNS=3       runs of each query (best is reported)
 #   PROFILE=0       1: run the pprof variant (scripts/bench/pprofsluice) and write CPU profiles
-#                   of the ingest and of the queries, with their `pprof -top` beside them
+#                   of the ingest and of the queries, with their `pprof -top` beside them (the
+#                   profiler costs CPU too: 10.6 against 9.4-9.7 CPU-s/GB in one run, so the
+#                   CPU-per-GB target is then not judged)
 #   PREPARE=0       1: the loadgen builds every request before pushing (-prepare), so the push
 #                   rate is the server's own rather than the generator's (the server then takes
 #                   both cores, and holds more requests in flight)
@@ -258,6 +260,17 @@ r3() { awk -v x="$1" 'BEGIN{printf "%.3f", x}'; }
 MIB() { awk -v b="$1" 'BEGIN{printf "%.1f", b / 1048576}'; }
 MB() { awk -v b="$1" 'BEGIN{printf "%.1f", b / 1e6}'; }
 ok() { if awk "BEGIN{exit !($1)}"; then echo PASS; else echo MISS; fi; }
+# The CPU target is judged only on a server that nothing else measures from inside: perf
+# (PERF=1) and the CPU profiler (PROFILE=1) both charge it CPU time of their own.
+cpu_verdict() {
+	if [ -n "$PERF_PID" ]; then
+		echo "not judged (perf attached)"
+	elif [ "$PROFILE" = 1 ]; then
+		echo "not judged (profiled)"
+	else
+		ok "$CPU_PER_GB <= 12"
+	fi
+}
 per_core() { # raw MB the query had to read per server CPU-second
 	awk -v b="$1" -v c="$2" 'BEGIN{ if (c > 0) printf "%.0f", b / 1e6 / c; else print "n/a" }'
 }
@@ -273,7 +286,7 @@ per_core() { # raw MB the query had to read per server CPU-second
 	printf '%-44s %-40s %-12s %s\n' "server CPU, push + flush" "${INGEST_CPU_S} s (push ${PUSH_CPU_S} s)" "" ""
 	[ -z "$INSTR" ] || printf '%-44s %-40s %-12s %s\n' "server instructions, push + flush (perf)" "$INSTR" "" ""
 	[ -z "$CYCLES" ] || printf '%-44s %-40s %-12s %s\n' "server cycles, push + flush (perf)" "$(awk_calc "printf \"%.2f G\", $CYCLES / 1e9")" "" ""
-	printf '%-44s %-40s %-12s %s\n' "server CPU per GB raw ingested" "${CPU_PER_GB} CPU-s/GB" "<= 12" "$( [ -n "$PERF_PID" ] && echo "not judged (perf attached)" || ok "$CPU_PER_GB <= 12")"
+	printf '%-44s %-40s %-12s %s\n' "server CPU per GB raw ingested" "${CPU_PER_GB} CPU-s/GB" "<= 12" "$(cpu_verdict)"
 	printf '%-44s %-40s %-12s %s\n' "peak RSS after ingest (VmHWM)" "$(MIB "$RSS_INGEST") MiB" "<= 160 MiB" "$(ok "$RSS_INGEST <= 160 * 1048576")"
 	printf '%-44s %-40s %-12s %s\n' "peak RSS after ingest + filter scan (VmHWM)" "$(MIB "$SCAN_HWM") MiB" "<= 160 MiB" "$(ok "$SCAN_HWM <= 160 * 1048576")"
 	printf '%-44s %-40s %-12s %s\n' "peak RSS after each later query (VmHWM)" "count $(MIB "$COUNT_HWM"), json $(MIB "$JSON_HWM"), rate $(MIB "$RATE_HWM") MiB" "" ""
