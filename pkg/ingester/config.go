@@ -32,6 +32,9 @@ type WALConfig struct {
 	Dir                string           `yaml:"dir"`
 	CheckpointDuration flagext.Duration `yaml:"checkpoint_duration"`
 	FlushOnShutdown    bool             `yaml:"flush_on_shutdown"`
+	// ReplayMemoryCeiling bounds what a replay holds: past it, the chunks replayed so far are
+	// flushed to the store and dropped from memory before the replay goes on.
+	ReplayMemoryCeiling flagext.ByteSize `yaml:"replay_memory_ceiling"`
 }
 
 // DefaultChunkRetainPeriod is how long a flushed chunk stays in memory when chunk_retain_period
@@ -121,6 +124,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.WAL.CheckpointDuration = flagext.Duration(5 * time.Minute)
 	fs.Var(&c.WAL.CheckpointDuration, "ingester.checkpoint-duration", "How often to checkpoint the write-ahead log.")
 	fs.BoolVar(&c.WAL.FlushOnShutdown, "ingester.flush-on-shutdown", true, "Flush every chunk to the store on shutdown.")
+	c.WAL.ReplayMemoryCeiling = 4 << 30
+	fs.Var(&c.WAL.ReplayMemoryCeiling, "ingester.wal-replay-memory-ceiling", "Most log bytes a WAL replay holds in memory; past it, what was replayed so far is flushed to the store before the replay goes on. About half the memory available is sensible.")
 }
 
 // Validate checks the configuration.
@@ -149,6 +154,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WAL.Enabled && c.WAL.CheckpointDuration <= 0 {
 		errs = append(errs, errors.New("ingester.wal.checkpoint_duration: must be positive"))
+	}
+	if c.WAL.Enabled && c.WAL.ReplayMemoryCeiling == 0 {
+		errs = append(errs, errors.New("ingester.wal.replay_memory_ceiling: must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -117,17 +117,35 @@ func (i *Ingester) replay(opts wal.Options) error {
 	start := time.Now()
 	var dec wal.Decoder
 	entries := 0
+	// held counts the bytes replayed since the last flush the ceiling forced: an upper bound of
+	// what the replay keeps in memory (chunks hold them compressed, but for the open block).
+	// Before a crash the flush loop wrote chunks as they filled; a replay has no flush loop, and
+	// would otherwise hold everything the segments after the checkpoint carry.
+	var held int64
+	ceiling := int64(i.cfg.WAL.ReplayMemoryCeiling)
 	stats, err := wal.Replay(context.Background(), i.cfg.WAL.Dir, opts, func(rec []byte) error {
 		r, err := dec.DecodeAlias(rec)
 		if err != nil {
 			return err
 		}
+		var bytes int64
 		for _, s := range r.Streams {
 			entries += len(s.Entries)
+			for k := range s.Entries {
+				bytes += int64(entryBytes(&s.Entries[k]))
+			}
 		}
 		// The head copies what it keeps, so aliasing the record buffer is safe.
-		_, err = i.apply(r.Tenant, r.Streams, false)
-		return err
+		if _, err = i.apply(r.Tenant, r.Streams, false); err != nil {
+			return err
+		}
+		i.metrics.replayBytes.Add(float64(bytes))
+		// Flush at 90% of the ceiling, as Loki does, leaving room for the next record.
+		if held += bytes; held > ceiling/10*9 {
+			i.replayFlush(held)
+			held = 0
+		}
+		return nil
 	})
 	if err != nil && !errors.Is(err, wal.ErrCorrupt) {
 		return fmt.Errorf("replay wal: %w", err)
@@ -138,6 +156,37 @@ func (i *Ingester) replay(opts wal.Options) error {
 	}
 	i.logger.Info("wal replayed", "entries", entries, "stats", fmt.Sprintf("%+v", stats), "duration", time.Since(start))
 	return nil
+}
+
+// entryBytes is what an entry weighs in replay_memory_ceiling: its line and structured metadata.
+func entryBytes(e *logproto.Entry) int {
+	n := len(e.Line)
+	e.StructuredMetadata.Range(func(l labels.Label) { n += len(l.Name) + len(l.Value) })
+	return n
+}
+
+// replayFlush writes every chunk the replay has built so far to the store and drops it from
+// memory, retained or not: the ingester is not ready yet, so no query has read them. held is
+// the bytes replayed since the last call, for the log. A failed flush leaves the chunks in
+// memory; the flush loop retries them once the ingester runs.
+func (i *Ingester) replayFlush(held int64) {
+	start := time.Now()
+	i.metrics.replayFlushes.Inc()
+	if err := i.flush(context.Background(), true); err != nil {
+		i.logger.Error("wal replay: flush at replay_memory_ceiling failed; replaying on", "err", err)
+	}
+	now := i.now()
+	for _, inst := range i.tenantsSnapshot() {
+		inst.mu.RLock()
+		for _, s := range inst.streams {
+			s.mu.Lock()
+			i.release(s, now, now)
+			s.mu.Unlock()
+		}
+		inst.mu.RUnlock()
+	}
+	i.logger.Info("wal replay reached replay_memory_ceiling; flushed what it had replayed",
+		"bytes", held, "ceiling", i.cfg.WAL.ReplayMemoryCeiling.String(), "duration", time.Since(start))
 }
 
 // Push stores the streams of one tenant. Streams must carry canonical label strings.

@@ -12,6 +12,8 @@ type metrics struct {
 	discarded     *prometheus.CounterVec
 	releasedEarly prometheus.Counter
 	retainedBytes prometheus.GaugeFunc
+	replayBytes   prometheus.Counter
+	replayFlushes prometheus.Counter
 }
 
 // newMetrics registers the ingester's metrics with reg (none when nil); retained reads the
@@ -42,15 +44,22 @@ func newMetrics(reg prometheus.Registerer, retained func() float64) *metrics {
 		}, []string{"reason", "tenant"}),
 		releasedEarly: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sluice_ingester_retained_chunks_released_early_total",
-			Help: "Flushed chunks released before chunk_retain_period ended, to stay within chunk_retain_max_bytes; read processes miss their lines until they next sync the index.",
+			Help: "Flushed chunks released before chunk_retain_period ended, to stay within chunk_retain_max_bytes or, in a WAL replay, replay_memory_ceiling; read processes miss their lines until they next sync the index.",
 		}),
 		retainedBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sluice_ingester_retained_chunk_bytes",
 			Help: "Compressed bytes of the flushed chunks kept in memory for chunk_retain_period (bounded by chunk_retain_max_bytes).",
 		}, retained),
+		replayBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "loki_ingester_wal_recovered_bytes_total", Help: "Bytes of log lines and structured metadata replayed from the WAL.",
+		}),
+		replayFlushes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_ingester_wal_replay_flushes_total",
+			Help: "Times a WAL replay reached replay_memory_ceiling and flushed what it had replayed before going on.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.streams, m.chunks, m.chunksFlushed, m.flushFailures, m.flushDuration, m.duplicates, m.discarded, m.releasedEarly, m.retainedBytes)
+		reg.MustRegister(m.streams, m.chunks, m.chunksFlushed, m.flushFailures, m.flushDuration, m.duplicates, m.discarded, m.releasedEarly, m.retainedBytes, m.replayBytes, m.replayFlushes)
 	}
 	return m
 }

@@ -70,3 +70,29 @@ func TestChunkRetainPeriod(t *testing.T) {
 		t.Fatalf("indexShippingDelay with upload 30s, resync 0s = %s, want 5m30s", got)
 	}
 }
+
+// TestReplayMemoryCeilingConfig: Loki's ingester.wal.replay_memory_ceiling loads from YAML in
+// Loki's size form, its flag wins over it, the default is Loki's 4GB, and 0 is refused by name.
+func TestReplayMemoryCeilingConfig(t *testing.T) {
+	for _, c := range []struct {
+		yaml string
+		args []string
+		want uint64
+	}{
+		{want: 4 << 30},
+		{yaml: "ingester:\n  wal:\n    replay_memory_ceiling: 2GB\n", want: 2 << 30},
+		{yaml: "ingester:\n  wal:\n    replay_memory_ceiling: 2GB\n", args: []string{"-ingester.wal-replay-memory-ceiling=512MB"}, want: 512 << 20},
+	} {
+		cfg, err := loadYAML(t, c.yaml, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := uint64(cfg.Ingester.WAL.ReplayMemoryCeiling); got != c.want {
+			t.Errorf("%q %v: replay_memory_ceiling = %d, want %d", c.yaml, c.args, got, c.want)
+		}
+	}
+	_, err := loadYAML(t, "ingester:\n  wal:\n    replay_memory_ceiling: 0\n")
+	if err == nil || !strings.Contains(err.Error(), "ingester.wal.replay_memory_ceiling: must be positive") {
+		t.Fatalf("a ceiling of 0: err = %v", err)
+	}
+}
