@@ -117,7 +117,8 @@ func compress(enc Encoding, dst, src []byte) ([]byte, error) {
 	case EncNone:
 		return append(dst, src...), nil
 	case EncSnappy:
-		return appendBlockCodec(dst, snappy.MaxEncodedLen(len(src)), func(d []byte) []byte { return snappy.Encode(d, src) }), nil
+		// s2's standard snappy encoder, not snappy.Encode (s2's "better" one): FORMAT.md.
+		return appendBlockCodec(dst, snappy.MaxEncodedLen(len(src)), func(d []byte) []byte { return s2.EncodeSnappy(d, src) }), nil
 	case EncS2:
 		return appendBlockCodec(dst, s2.MaxEncodedLen(len(src)), func(d []byte) []byte { return s2.Encode(d, src) }), nil
 	case EncZstd:
