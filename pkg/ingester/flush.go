@@ -380,9 +380,14 @@ func (i *Ingester) earlyRelease(tenants map[string]*instance) time.Time {
 // removeFlushed drops the flushed chunks whose retain period is over (or that do not fit in
 // chunk_retain_max_bytes), and streams that hold nothing and have been idle since before now.
 func (i *Ingester) removeFlushed(tenants map[string]*instance, now time.Time) {
+	i.removeFlushedBy(tenants, now, i.earlyRelease(tenants))
+}
+
+// removeFlushedBy is removeFlushed with the flushed chunks released early those flushed at or
+// before early (none when it is zero).
+func (i *Ingester) removeFlushedBy(tenants map[string]*instance, now, early time.Time) {
 	// The flushes just made may have ended after now: release against the clock as it is.
 	releaseAt := i.now()
-	early := i.earlyRelease(tenants)
 	for _, inst := range tenants {
 		inst.mu.Lock()
 		for key, s := range inst.streams {

@@ -176,15 +176,7 @@ func (i *Ingester) replayFlush(held int64) {
 		i.logger.Error("wal replay: flush at replay_memory_ceiling failed; replaying on", "err", err)
 	}
 	now := i.now()
-	for _, inst := range i.tenantsSnapshot() {
-		inst.mu.RLock()
-		for _, s := range inst.streams {
-			s.mu.Lock()
-			i.release(s, now, now)
-			s.mu.Unlock()
-		}
-		inst.mu.RUnlock()
-	}
+	i.removeFlushedBy(i.tenantsSnapshot(), now, now)
 	i.logger.Info("wal replay reached replay_memory_ceiling; flushed what it had replayed",
 		"bytes", held, "ceiling", i.cfg.WAL.ReplayMemoryCeiling.String(), "duration", time.Since(start))
 }
