@@ -14,7 +14,7 @@
 #   PREPARE=0       1: the loadgen builds every request before pushing (-prepare), so the push
 #                   rate is the server's own rather than the generator's (the server then takes
 #                   both cores, and holds more requests in flight)
-#   PERF=0         1: count the server's instructions and cycles over the push and flush with
+#   PERF=0          1: count the server's instructions and cycles over the push and flush with
 #                   `perf stat` (an instruction count hardly moves when other work shares the
 #                   machine, so it is what to compare two versions by). Attaching perf costs the
 #                   server CPU time on a virtual machine: every switch of a counted thread
