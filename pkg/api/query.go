@@ -30,6 +30,9 @@ type QueryRequest struct {
 	// CategorizeLabels asks for structured metadata and parsed labels apart from stream labels
 	// (header X-Loki-Response-Encoding-Flags: categorize-labels).
 	CategorizeLabels bool
+	// QueryTags is the X-Query-Tags header as sent ("Source=grafana"): blocked_queries may
+	// match on it.
+	QueryTags string
 }
 
 // Result types, as Loki names them in data.resultType.
@@ -149,6 +152,7 @@ func (a *API) parseQuery(r *http.Request, instant bool) (QueryRequest, error) {
 			}
 		}
 	}
+	q.QueryTags = r.Header.Get("X-Query-Tags")
 	for _, v := range r.Header.Values("X-Loki-Response-Encoding-Flags") {
 		for _, f := range strings.Split(v, ",") {
 			if strings.TrimSpace(f) == categorizeLabelsFlag {

@@ -89,6 +89,8 @@ type Limits struct {
 	MaxQueryRange flagext.Duration `yaml:"max_query_range"`
 	// RequiredLabels must each be named by every stream selector of a query.
 	RequiredLabels flagext.Strings `yaml:"required_labels,omitempty"`
+	// BlockedQueries are the queries the tenant may not run (see BlockedQuery).
+	BlockedQueries []BlockedQuery `yaml:"blocked_queries,omitempty"`
 	// RequiredNumberLabels is the fewest label matchers a stream selector of a query may
 	// have; 0 for no minimum.
 	RequiredNumberLabels int `yaml:"minimum_labels_number,omitempty"`
@@ -240,6 +242,9 @@ func (l *Limits) Validate() error {
 		errs = append(errs, fmt.Errorf("limits_config.deletion_mode: %q is not one of %s, %s, %s", l.DeletionMode, DeletionDisabled, DeletionFilterOnly, DeletionFilterAndDelete))
 	}
 	if err := l.OTLPConfig.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateBlocked(l.BlockedQueries); err != nil {
 		errs = append(errs, err)
 	}
 	errs = append(errs, l.validateLoki()...)

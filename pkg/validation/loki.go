@@ -170,8 +170,6 @@ var lokiLimits = map[string]lokiSetting{
 	"max_scan_task_parallelism":                 ignored[int](whyNoV2Engine),
 	"debug_engine_tasks":                        ignored[bool](whyNoV2Engine),
 	"debug_engine_streams":                      ignored[bool](whyNoV2Engine),
-	"blocked_queries": ignoredUnless("not supported yet: no query is blocked",
-		func(q []lokiBlockedQuery) bool { return len(q) == 0 }),
 
 	// Deletion.
 	"allow_deletes": ignored[bool]("deprecated, and ignored by Loki too: deletion_mode decides"),
@@ -321,14 +319,6 @@ type lokiGenericFields struct {
 type lokiPriorityStream struct {
 	Priority int    `yaml:"priority"`
 	Selector string `yaml:"selector"`
-}
-
-type lokiBlockedQuery struct {
-	Pattern string `yaml:"pattern"`
-	Regex   bool   `yaml:"regex"`
-	Hash    uint32 `yaml:"hash"`
-	// Types is a comma-separated list: metric, filter, limited.
-	Types string `yaml:"types"`
 }
 
 type lokiSigV4 struct {

@@ -1,10 +1,12 @@
 package queryrange
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/sluicelog/sluice/pkg/api"
 	"github.com/sluicelog/sluice/pkg/flagext"
 	"github.com/sluicelog/sluice/pkg/logql/syntax"
 	"github.com/sluicelog/sluice/pkg/validation"
@@ -76,4 +78,40 @@ func walkQuery(expr syntax.Expr, sel func(*syntax.LogSelector), rng func(*syntax
 	case *syntax.LabelReplace:
 		walkQuery(e.Left, sel, rng)
 	}
+}
+
+// errBlocked is Loki's answer to a query one of the tenant's blocked_queries matches.
+var errBlocked = errors.New("query blocked by policy")
+
+// isBlocked reports whether one of the tenant's blocked_queries matches q, whose text parsed
+// as expr, and counts it in loki_blocked_queries if so.
+func (f *Frontend) isBlocked(tenant string, q api.QueryRequest, expr syntax.Expr, lim *validation.Limits) bool {
+	if len(lim.BlockedQueries) == 0 {
+		return false
+	}
+	typ, tags := queryType(expr), validation.ParseQueryTags(q.QueryTags)
+	for i := range lim.BlockedQueries {
+		if lim.BlockedQueries[i].Blocks(q.Query, typ, tags) {
+			f.blocked.WithLabelValues(tenant).Inc()
+			return true
+		}
+	}
+	return false
+}
+
+// queryType classifies a query as Loki does for blocked_queries: metric (any sample
+// expression), filter (a log query with a line or label filter) or limited (a log query
+// without one).
+func queryType(expr syntax.Expr) string {
+	sel, ok := expr.(*syntax.LogSelector)
+	if !ok {
+		return validation.QueryTypeMetric
+	}
+	for _, st := range sel.Stages {
+		switch st.(type) {
+		case *syntax.LineFilter, *syntax.LabelFilter:
+			return validation.QueryTypeFilter
+		}
+	}
+	return validation.QueryTypeLimited
 }

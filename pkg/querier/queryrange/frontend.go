@@ -43,6 +43,7 @@ type Frontend struct {
 	stats IndexStats
 
 	subQueries prometheus.Counter
+	blocked    *prometheus.CounterVec
 }
 
 var _ api.Engine = (*Frontend)(nil)
@@ -54,8 +55,12 @@ func New(cfg Config, next api.Engine, limits Limits, reg prometheus.Registerer) 
 		Name: "sluice_frontend_sub_queries_total",
 		Help: "Sub-queries the query frontend ran or answered from its cache.",
 	})
+	f.blocked = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "loki_blocked_queries",
+		Help: "Queries refused by the tenant's blocked_queries.",
+	}, []string{"user"})
 	if reg != nil {
-		reg.MustRegister(f.subQueries)
+		reg.MustRegister(f.subQueries, f.blocked)
 	}
 	if n := cfg.cacheBytes(); n > 0 {
 		f.cache = newResultsCache(n, cfg.ResultsCache.Cache.EmbeddedCache.TTL.D(), func() time.Time { return f.now() }, newCacheMetrics(reg))
@@ -99,6 +104,9 @@ func (f *Frontend) Query(ctx context.Context, q api.QueryRequest) (*api.QueryRes
 		return f.next.Query(ctx, q)
 	}
 	lim := f.limits.For(id)
+	if f.isBlocked(id, q, expr, lim) {
+		return nil, &badRequestError{errBlocked}
+	}
 	if err := checkQuery(expr, lim); err != nil {
 		return nil, &badRequestError{err}
 	}
