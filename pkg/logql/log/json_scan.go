@@ -1,9 +1,10 @@
 package log
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -82,23 +83,30 @@ func (s *jsonScanner) readString() (raw []byte, escaped bool, err error) {
 		return nil, false, s.errAt("read string")
 	}
 	start := s.pos + 1
-	// Keys and most values are short: a plain look at their first bytes finds the closing
-	// quote in fewer instructions than the two IndexByte calls below.
-	for i, end := start, min(start+shortString, len(s.data)); i < end; i++ {
-		if c := s.data[i]; c == '"' {
-			s.pos = i + 1
-			return s.data[start:i], false, nil
-		} else if c == '\\' {
+	i := start
+	// Eight bytes at a time: XORed with '"' (or '\\'), a byte of the word is zero where the
+	// quote (or backslash) is, and the has-zero-byte test sets the high bit of the lowest such
+	// byte; its false positives only ever sit above a true one, so the lowest set bit is the
+	// first quote or backslash. Keys and most values end within a word or two.
+	for ; i+8 <= len(s.data); i += 8 {
+		v := binary.LittleEndian.Uint64(s.data[i:])
+		q, b := v^(lowBytes*'"'), v^(lowBytes*'\\')
+		if m := ((q-lowBytes)&^q | (b-lowBytes)&^b) & highBits; m != 0 {
+			i += bits.TrailingZeros64(m) / 8
 			break
 		}
 	}
-	// Most strings have no escapes: find the closing quote with IndexByte (vectorised), and
-	// walk byte by byte only when a backslash precedes it.
-	if q := bytes.IndexByte(s.data[start:], '"'); q >= 0 && bytes.IndexByte(s.data[start:start+q], '\\') < 0 {
-		s.pos = start + q + 1
-		return s.data[start : start+q], false, nil
+	for ; i < len(s.data); i++ {
+		if c := s.data[i]; c == '"' || c == '\\' {
+			break
+		}
 	}
-	for i := start; i < len(s.data); i++ {
+	if i < len(s.data) && s.data[i] == '"' {
+		s.pos = i + 1
+		return s.data[start:i], false, nil
+	}
+	// A backslash: walk on byte by byte, skipping what each escapes.
+	for ; i < len(s.data); i++ {
 		switch s.data[i] {
 		case '\\':
 			escaped = true
@@ -112,8 +120,11 @@ func (s *jsonScanner) readString() (raw []byte, escaped bool, err error) {
 	return nil, false, errJSONEnd
 }
 
-// shortString is how many bytes readString looks at one by one before it searches.
-const shortString = 16
+// lowBytes and highBits are the low and the high bit of every byte of a word.
+const (
+	lowBytes = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
 
 // readScalar reads a number, true, false or null and returns its text.
 func (s *jsonScanner) readScalar(k jsonKind) ([]byte, error) {
