@@ -1,7 +1,6 @@
 package sluice_test
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -47,18 +46,8 @@ func TestBlockedQueries(t *testing.T) {
 	query := func(id, q, tags string) (int, string) {
 		t.Helper()
 		u := srv.URL + "/loki/api/v1/query?" + url.Values{"query": {q}, "time": {strconv.FormatInt(now.UnixNano(), 10)}}.Encode()
-		r, _ := http.NewRequest(http.MethodGet, u, nil)
-		r.Header.Set("X-Scope-OrgID", id)
-		if tags != "" {
-			r.Header.Set("X-Query-Tags", tags)
-		}
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, strings.TrimSpace(string(b))
+		status, body := getAs(t, u, id, "X-Query-Tags", tags)
+		return status, strings.TrimSpace(body)
 	}
 	const exact, other = `sum(rate({app="web"}[1m]))`, `count_over_time({app="web"}[5m])`
 	for _, c := range []struct {

@@ -162,11 +162,15 @@ func pushAs(t testing.TB, base, id string, req *logproto.PushRequest) {
 	}
 }
 
-// getAs GETs u for tenant id and returns the status and body.
-func getAs(t testing.TB, u, id string) (int, string) {
+// getAs GETs u for tenant id, with the headers given as name and value pairs, and returns the
+// status and body.
+func getAs(t testing.TB, u, id string, headers ...string) (int, string) {
 	t.Helper()
 	r, _ := http.NewRequest(http.MethodGet, u, nil)
 	r.Header.Set("X-Scope-OrgID", id)
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
+	}
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)
