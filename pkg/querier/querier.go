@@ -94,8 +94,10 @@ func (q *Querier) selectSplit(ctx context.Context, local *ingester.Ingester, id 
 		h := u.Labels.Hash()
 		byHash[h] = append(byHash[h], u)
 	}
-	find := func(ls labels.Labels) *ingester.UnflushedStream {
-		for _, u := range byHash[ls.Hash()] {
+	// find takes the hash of ls too: a stored stream's iterator has it already, and keeps it
+	// for the merge below.
+	find := func(ls labels.Labels, h uint64) *ingester.UnflushedStream {
+		for _, u := range byHash[h] {
 			if labels.Equal(u.Labels, ls) {
 				return u
 			}
@@ -104,7 +106,7 @@ func (q *Querier) selectSplit(ctx context.Context, local *ingester.Ingester, id 
 	}
 	// The store's entries of a stream keep their lines from the ingester's first one on.
 	linesFrom := func(ls labels.Labels) int64 {
-		if u := find(ls); u != nil {
+		if u := find(ls, ls.Hash()); u != nil {
 			return u.MinT
 		}
 		return p.NoLinesBefore
@@ -119,7 +121,7 @@ func (q *Querier) selectSplit(ctx context.Context, local *ingester.Ingester, id 
 	its := make([]iter.EntryIterator, 0, len(stored)+len(unflushed))
 	compared := make(map[*ingester.UnflushedStream]bool)
 	for _, st := range stored {
-		if u := find(st.Labels); u != nil && u.MinT <= st.MaxThrough {
+		if u := find(st.Labels, st.It.StreamHash()); u != nil && u.MinT <= st.MaxThrough {
 			compared[u] = true
 			its = append(its, iter.MergeDedupeAfter([]iter.EntryIterator{u.It, st.It}, p.Direction, 1))
 			continue
