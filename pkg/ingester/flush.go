@@ -166,8 +166,17 @@ func (i *Ingester) flush(ctx context.Context, force bool) error {
 	i.flushMu.Lock()
 	defer i.flushMu.Unlock()
 	now := i.now()
-	var jobs []flushJob
 	tenants := i.tenantsSnapshot()
+	first := i.sealAndWrite(ctx, tenants, now, force)
+	i.removeFlushed(tenants, now)
+	return first
+}
+
+// sealAndWrite seals the chunks of tenants that are idle or old at now (all of them when
+// force) and writes every sealed chunk to the store with retries, returning the first error.
+// Called with flushMu held.
+func (i *Ingester) sealAndWrite(ctx context.Context, tenants map[string]*instance, now time.Time, force bool) error {
+	var jobs []flushJob
 	for tenant, inst := range tenants {
 		inst.mu.RLock()
 		streams := make([]*stream, 0, len(inst.streams))
@@ -193,9 +202,7 @@ func (i *Ingester) flush(ctx context.Context, force bool) error {
 		}
 	}
 
-	first := i.runFlushJobs(ctx, jobs)
-	i.removeFlushed(tenants, now)
-	return first
+	return i.runFlushJobs(ctx, jobs)
 }
 
 // runFlushJobs writes the jobs' chunks with up to concurrent_flushes workers, and returns the

@@ -172,11 +172,15 @@ func entryBytes(e *logproto.Entry) int {
 func (i *Ingester) replayFlush(held int64) {
 	start := time.Now()
 	i.metrics.replayFlushes.Inc()
-	if err := i.flush(context.Background(), true); err != nil {
+	i.flushMu.Lock()
+	tenants := i.tenantsSnapshot()
+	now := i.now()
+	if err := i.sealAndWrite(context.Background(), tenants, now, true); err != nil {
 		i.logger.Error("wal replay: flush at replay_memory_ceiling failed; replaying on", "err", err)
 	}
-	now := i.now()
-	i.removeFlushedBy(i.tenantsSnapshot(), now, now)
+	// Every chunk flushed by now goes, whatever its retain period.
+	i.removeFlushedBy(tenants, now, i.now())
+	i.flushMu.Unlock()
 	i.logger.Info("wal replay reached replay_memory_ceiling; flushed what it had replayed",
 		"bytes", held, "ceiling", i.cfg.WAL.ReplayMemoryCeiling.String(), "duration", time.Since(start))
 }
